@@ -1,0 +1,319 @@
+"""Read RealSense ``.bag`` recordings: colour (RGB8) and depth (Z16) frames plus calibration.
+
+Two backends return the same :class:`Recording` metadata and :class:`Frame` objects:
+
+* ``rosbags`` (default): pure Python, reads every recorded image message;
+* ``pyrealsense2``: librealsense's own non-real-time playback, the cross-check. It is not
+  frame-exact at the start of a file (it can drop the first colour frame), so compare the two
+  on frame numbers, never on positions.
+
+Frames stream one at a time; a recording is never loaded whole.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import struct
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+from rosbags.rosbag1 import Reader, ReaderError
+
+from neuroface.errors import InputError
+from neuroface.realsense import rosformat as rf
+from neuroface.realsense.camera import Distortion, Extrinsics, Intrinsics
+
+StreamKind = Literal["color", "depth"]
+Backend = Literal["rosbags", "pyrealsense2"]
+
+_DTYPES = {"depth": (np.uint16, 1), "color": (np.uint8, 3)}
+#: pyrealsense2's timestamp-domain names -> the strings librealsense stores in the bag
+_DOMAINS = {"hardware_clock": "Hardware Clock", "system_time": "System Time", "global_time": "Global Time"}
+
+
+@dataclass(frozen=True)
+class StreamProfile:
+    """One recorded stream: format, nominal rate, intrinsics, and where it lives in the bag."""
+
+    kind: StreamKind
+    sensor: int
+    index: int
+    fps: int
+    encoding: str
+    intrinsics: Intrinsics
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Calibration of a colour + depth recording.
+
+    ``depth_scale``: metres per Z16 unit. ``depth_to_color``: extrinsics, metres.
+    """
+
+    path: Path
+    color: StreamProfile
+    depth: StreamProfile
+    depth_scale: float
+    depth_to_color: Extrinsics
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One image. ``data``: ``(H, W, 3) uint8`` RGB or ``(H, W) uint16`` raw depth units.
+
+    ``frame_number`` is the camera's counter; ``timestamp_ms`` the frame timestamp in
+    milliseconds (``timestamp_domain`` says which clock).
+    """
+
+    frame_number: int
+    timestamp_ms: float
+    data: np.ndarray
+    timestamp_domain: str = ""
+
+
+class BagReader(Protocol):
+    recording: Recording
+
+    def frames(self, kind: StreamKind) -> Iterator[Frame]: ...
+
+
+@dataclass(frozen=True)
+class RawImage:
+    """A decoded ``sensor_msgs/Image``; ``data`` is a read-only byte view."""
+
+    seq: int
+    timestamp_ms: float
+    frame_id: str
+    height: int
+    width: int
+    encoding: str
+    step: int
+    data: np.ndarray
+
+
+def parse_image(raw: bytes | memoryview, path: Path) -> RawImage:
+    """Decode a ROS1 ``sensor_msgs/Image``.
+
+    librealsense appends 4 bytes after the pixel array (the depth units as float32 on depth
+    frames, zeros on colour frames), which strict deserialisers reject; they are ignored here.
+    """
+    buf = memoryview(raw)
+    try:
+        seq, sec, nsec, n = struct.unpack_from("<IIII", buf, 0)
+        pos = 16 + n
+        frame_id = bytes(buf[16:pos]).decode()
+        height, width, n = struct.unpack_from("<III", buf, pos)
+        pos += 12
+        encoding = bytes(buf[pos:pos + n]).decode()
+        pos += n + 1  # encoding, is_bigendian
+        step, n = struct.unpack_from("<II", buf, pos)
+        pos += 8
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise _bad(path, f"corrupt image message ({exc})") from exc
+    if pos + n > len(buf):
+        raise _bad(path, f"image message {seq} is truncated: {len(buf) - pos} of {n} pixel bytes")
+    data = np.frombuffer(buf, dtype=np.uint8, count=n, offset=pos)
+    return RawImage(seq, (sec + 1e-9 * nsec) * 1000.0,  # ROS toSec() in ms, as librealsense
+                     frame_id, height, width, encoding, step, data)
+
+
+def _bad(path: Path, problem: str) -> InputError:
+    return InputError(path, f"not a readable RealSense recording: {problem}")
+
+
+class RosbagsReader:
+    """Pure-Python reader on the ``rosbags`` package; returns every recorded image message."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError(self.path, "file not found")
+        self._store = rf.typestore()
+        try:
+            with Reader(self.path) as reader:
+                self.recording = self._read_recording(reader)
+        except ReaderError as exc:
+            raise _bad(self.path, str(exc)) from exc
+
+    def _static(self, reader: Reader, topic: str) -> object | None:
+        conns = [c for c in reader.connections if c.topic == topic]
+        for conn, _, raw in reader.messages(connections=conns):
+            return self._store.deserialize_ros1(raw, conn.msgtype)
+        return None
+
+    def _read_recording(self, reader: Reader) -> Recording:
+        version = self._static(reader, rf.FILE_VERSION_TOPIC)
+        if version is None or version.data != rf.FILE_VERSION:  # type: ignore[attr-defined]
+            found = None if version is None else version.data  # type: ignore[attr-defined]
+            raise _bad(self.path, f"file version {found}, expected {rf.FILE_VERSION}")
+        profiles: dict[str, StreamProfile] = {}
+        for conn in reader.connections:
+            m = rf.IMAGE_TOPIC.match(conn.topic)
+            if not m or m.group(3) not in rf.STREAMS:
+                continue
+            kind = rf.STREAMS[m.group(3)][0]
+            sensor, index = int(m.group(2)), int(m.group(4))
+            prefix = rf.stream_prefix(sensor, kind, index)
+            info = self._static(reader, f"{prefix}/info")
+            cam = self._static(reader, f"{prefix}/info/camera_info")
+            if info is None or cam is None:
+                raise _bad(self.path, f"stream {prefix} has no info/camera_info")
+            intr = Intrinsics(
+                int(cam.width), int(cam.height), float(cam.K[2]), float(cam.K[5]),  # type: ignore[attr-defined]
+                float(cam.K[0]), float(cam.K[4]),  # type: ignore[attr-defined]
+                Distortion.from_ros_name(cam.distortion_model),  # type: ignore[attr-defined]
+                tuple(float(v) for v in list(cam.D)[:5]) + (0.0,) * (5 - min(5, len(cam.D))),  # type: ignore[attr-defined]
+            ).as_float32()
+            profiles[kind] = StreamProfile(kind, sensor, index, int(info.fps), str(info.encoding), intr)  # type: ignore[attr-defined]
+        for kind in ("color", "depth"):
+            if kind not in profiles:
+                raise _bad(self.path, f"no {kind} stream")
+        color, depth = profiles["color"], profiles["depth"]
+        scale = self._static(reader, f"/device_0/sensor_{depth.sensor}/option/Depth_Units/value")
+        if scale is None or not scale.data > 0:  # type: ignore[attr-defined]
+            raise _bad(self.path, "no Depth_Units option for the depth sensor")
+        return Recording(
+            self.path, color, depth, float(np.float32(scale.data)),  # type: ignore[attr-defined]
+            self._extrinsics(reader, depth, color),
+        )
+
+    def _extrinsics(self, reader: Reader, depth: StreamProfile, color: StreamProfile) -> Extrinsics:
+        """Depth-to-colour extrinsics from the per-stream ``tf/<group>`` transforms.
+
+        Each stream's transform maps the group's reference stream into that stream, so
+        depth->colour = (reference->colour) after (reference->depth)^-1.
+        """
+        def tf(profile: StreamProfile) -> Extrinsics:
+            prefix = rf.stream_prefix(profile.sensor, profile.kind, profile.index)
+            topics = [c.topic for c in reader.connections if c.topic.startswith(f"{prefix}/tf/")]
+            if not topics:
+                raise _bad(self.path, f"stream {prefix} has no extrinsics (tf)")
+            msg = self._static(reader, topics[0])
+            q, t = msg.rotation, msg.translation  # type: ignore[attr-defined]
+            return Extrinsics.from_quaternion(np.array([q.x, q.y, q.z, q.w]), np.array([t.x, t.y, t.z]))
+
+        ext = tf(depth).inverse().compose(tf(color))
+        return Extrinsics(ext.rotation.astype(np.float32), ext.translation.astype(np.float32))
+
+    def frames(self, kind: StreamKind) -> Iterator[Frame]:
+        profile = getattr(self.recording, kind)
+        prefix = rf.stream_prefix(profile.sensor, kind, profile.index)
+        dtype, channels = _DTYPES[kind]
+        intr = profile.intrinsics
+        expected = intr.width * intr.height * channels * np.dtype(dtype).itemsize
+        try:
+            with Reader(self.path) as reader:
+                conns = [c for c in reader.connections if c.topic in (f"{prefix}/image/data", f"{prefix}/image/metadata")]
+                domain = ""
+                pending: Frame | None = None
+                for conn, _, raw in reader.messages(connections=conns):
+                    if conn.topic.endswith("/metadata"):
+                        msg = self._store.deserialize_ros1(raw, conn.msgtype)
+                        if msg.key == "timestamp_domain":  # type: ignore[attr-defined]
+                            domain = msg.value  # type: ignore[attr-defined]
+                        continue
+                    if pending is not None:
+                        yield Frame(pending.frame_number, pending.timestamp_ms, pending.data, domain)
+                    image = parse_image(raw, self.path)
+                    if image.data.nbytes != expected or (image.width, image.height) != (intr.width, intr.height):
+                        raise _bad(self.path, f"{kind} frame {image.seq} is {image.width}x{image.height} with "
+                                              f"{image.data.nbytes} bytes, expected {intr.width}x{intr.height}, {expected}")
+                    shape = (intr.height, intr.width, channels) if channels > 1 else (intr.height, intr.width)
+                    pending = Frame(image.seq, image.timestamp_ms, image.data.view(dtype).reshape(shape).copy())
+                if pending is not None:
+                    yield Frame(pending.frame_number, pending.timestamp_ms, pending.data, domain)
+        except ReaderError as exc:
+            raise _bad(self.path, str(exc)) from exc
+
+
+class PyRealSenseReader:
+    """librealsense's playback (``pyrealsense2``), non-real-time, one sensor at a time."""
+
+    def __init__(self, path: str | Path, timeout_s: float = 10.0) -> None:
+        import pyrealsense2 as rs
+
+        self._rs = rs
+        self.path = Path(path)
+        self.timeout_s = timeout_s
+        if not self.path.is_file():
+            raise InputError(self.path, "file not found")
+        try:
+            device = rs.context().load_device(str(self.path))
+        except RuntimeError as exc:
+            raise _bad(self.path, str(exc)) from exc
+        profiles: dict[str, StreamProfile] = {}
+        scale = math.nan
+        for sensor_index, sensor in enumerate(device.query_sensors()):
+            for p in sensor.get_stream_profiles():
+                kind = {rs.stream.color: "color", rs.stream.depth: "depth"}.get(p.stream_type())
+                if kind is None:
+                    continue
+                i = p.as_video_stream_profile().get_intrinsics()
+                intr = Intrinsics(i.width, i.height, i.ppx, i.ppy, i.fx, i.fy, Distortion(int(i.model)), tuple(i.coeffs))
+                encoding = "rgb8" if p.format() == rs.format.rgb8 else "mono16" if p.format() == rs.format.z16 else str(p.format())
+                profiles[kind] = StreamProfile(kind, sensor_index, p.stream_index(), p.fps(), encoding, intr)  # type: ignore[arg-type]
+                self.__dict__.setdefault("_profiles", {})[kind] = p
+            if sensor.supports(rs.option.depth_units):
+                scale = sensor.get_option(rs.option.depth_units)
+        if "color" not in profiles or "depth" not in profiles:
+            raise _bad(self.path, "needs one colour and one depth stream")
+        e = self._profiles["depth"].get_extrinsics_to(self._profiles["color"])
+        ext = Extrinsics.from_rs2(e.rotation, e.translation)
+        self.recording = Recording(self.path, profiles["color"], profiles["depth"], float(np.float32(scale)),
+                                   Extrinsics(ext.rotation.astype(np.float32), ext.translation.astype(np.float32)))
+        del device
+
+    def frames(self, kind: StreamKind) -> Iterator[Frame]:
+        rs = self._rs
+        device = rs.context().load_device(str(self.path))
+        playback = device.as_playback()
+        playback.set_real_time(False)
+        profile = getattr(self.recording, kind)
+        sensor = device.query_sensors()[profile.sensor]
+        target = [p for p in sensor.get_stream_profiles() if p.stream_index() == profile.index and
+                  p.stream_type() == (rs.stream.color if kind == "color" else rs.stream.depth)]
+        frames: queue.Queue[Frame | None] = queue.Queue(maxsize=8)
+        done = threading.Event()
+
+        def on_frame(f: object) -> None:
+            if done.is_set():
+                return
+            data = np.asanyarray(f.get_data()).copy()  # type: ignore[attr-defined]
+            domain = _DOMAINS.get(str(f.get_frame_timestamp_domain()).split(".")[-1], "")  # type: ignore[attr-defined]
+            frames.put(Frame(int(f.get_frame_number()), float(f.get_timestamp()), data, domain))  # type: ignore[attr-defined]
+
+        sensor.open(target)
+        sensor.start(on_frame)
+        try:
+            while True:
+                try:
+                    frame = frames.get(timeout=0.05)
+                except queue.Empty:
+                    if playback.current_status() == rs.playback_status.stopped and frames.empty():
+                        return
+                    continue
+                if frame is not None:
+                    yield frame
+        finally:
+            done.set()
+            while not frames.empty():
+                frames.get_nowait()
+            try:
+                sensor.stop()
+                sensor.close()
+            except RuntimeError:
+                pass
+
+
+def open_bag(path: str | Path, backend: Backend = "rosbags") -> BagReader:
+    """Open a recording with the chosen backend (``rosbags`` reads every frame; the default)."""
+    if backend == "rosbags":
+        return RosbagsReader(path)
+    if backend == "pyrealsense2":
+        return PyRealSenseReader(path)
+    raise ValueError(f"unknown .bag backend {backend!r}; use 'rosbags' or 'pyrealsense2'")
