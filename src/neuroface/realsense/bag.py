@@ -23,6 +23,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 from rosbags.rosbag1 import Reader, ReaderError
+from rosbags.serde import SerdeError
 
 from neuroface.errors import InputError
 from neuroface.realsense import rosformat as rf
@@ -137,7 +138,7 @@ class RosbagsReader:
         try:
             with Reader(self.path) as reader:
                 self.recording = self._read_recording(reader)
-        except ReaderError as exc:
+        except (ReaderError, RuntimeError, struct.error, SerdeError) as exc:
             raise _bad(self.path, str(exc)) from exc
 
     def _static(self, reader: Reader, topic: str) -> object | None:
@@ -227,8 +228,8 @@ class RosbagsReader:
                     pending = Frame(image.seq, image.timestamp_ms, image.data.view(dtype).reshape(shape).copy())
                 if pending is not None:
                     yield Frame(pending.frame_number, pending.timestamp_ms, pending.data, domain)
-        except ReaderError as exc:
-            raise _bad(self.path, str(exc)) from exc
+        except (ReaderError, RuntimeError, struct.error, SerdeError) as exc:  # lz4 raises RuntimeError
+            raise _bad(self.path, f"{type(exc).__name__}: {exc}") from exc
 
 
 class PyRealSenseReader:
@@ -317,3 +318,34 @@ def open_bag(path: str | Path, backend: Backend = "rosbags") -> BagReader:
     if backend == "pyrealsense2":
         return PyRealSenseReader(path)
     raise ValueError(f"unknown .bag backend {backend!r}; use 'rosbags' or 'pyrealsense2'")
+
+
+def framesets(reader: BagReader, tolerance_ms: float | None = None) -> Iterator[tuple[int, Frame, Frame | None]]:
+    """Pair each colour frame with the depth frame nearest in time, streaming.
+
+    Yields ``(position, color, depth)`` with ``position`` the 1-based index of the colour frame
+    in the recording (the frame index of an exported video); ``depth`` is None when no depth
+    frame lies within ``tolerance_ms`` (default: half a depth frame period). Timestamps must not
+    run backwards within a stream; frame numbers are kept as recorded, gaps and all.
+    """
+    rec = reader.recording
+    tol = 0.5 * 1000.0 / rec.depth.fps if tolerance_ms is None else tolerance_ms
+    depth_iter = _monotonic(reader.frames("depth"), rec.path, "depth")
+    prev: Frame | None = None
+    nxt = next(depth_iter, None)
+    for position, color in enumerate(_monotonic(reader.frames("color"), rec.path, "color"), start=1):
+        while nxt is not None and nxt.timestamp_ms <= color.timestamp_ms:
+            prev, nxt = nxt, next(depth_iter, None)
+        candidates = [f for f in (prev, nxt) if f is not None and abs(f.timestamp_ms - color.timestamp_ms) <= tol]
+        best = min(candidates, key=lambda f: abs(f.timestamp_ms - color.timestamp_ms), default=None)
+        yield position, color, best
+
+
+def _monotonic(frames: Iterator[Frame], path: Path, kind: str) -> Iterator[Frame]:
+    last = -math.inf
+    for f in frames:
+        if f.timestamp_ms < last:
+            raise InputError(path, f"{kind} timestamps run backwards at frame {f.frame_number} "
+                                   f"({f.timestamp_ms:.3f} ms after {last:.3f} ms)")
+        last = f.timestamp_ms
+        yield f

@@ -6,6 +6,8 @@ stream's camera frame (x right, y down, z forward), in the unit of the depth pas
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from neuroface.realsense.camera import Distortion, Extrinsics, Intrinsics
@@ -108,34 +110,41 @@ def align_depth_to_color(
     depth_to_color: Extrinsics,
     color_intr: Intrinsics,
 ) -> np.ndarray:
-    """Depth image re-sampled onto the colour image, as librealsense's ``rs.align(rs.stream.color)``.
+    """Depth image re-sampled onto the colour image, pixel for pixel as ``rs.align(rs.stream.color)``.
 
-    Each valid depth pixel's footprint (its corners at +-0.5 px) is projected into the colour
-    image and the covered colour pixels receive its raw value; where several land on one pixel
-    the nearest (smallest) wins. ``depth`` ``(Hd, Wd)`` uint16 raw units, ``depth_scale`` metres per
-    unit; returns ``(Hc, Wc)`` uint16 raw units, 0 = no data.
+    Each valid depth pixel's footprint (corners at -0.5 and +0.5 px) is deprojected with the
+    depth intrinsics, moved by the extrinsics and projected into the colour image; the covered
+    colour pixels (clipped to the image) receive its raw value, the nearest winning where several
+    land on one pixel. As in librealsense's align (checked against pyrealsense2 2.59), the corners
+    are truncated after adding 0.5 px and an Inverse Brown-Conrady colour stream is projected
+    without its distortion (those coefficients describe the inverse mapping).
+    ``depth`` ``(Hd, Wd)`` uint16 raw units, ``depth_scale`` metres per unit; returns
+    ``(Hc, Wc)`` uint16 raw units, 0 = no data.
     """
     raw = np.asarray(depth)
     if raw.dtype != np.uint16 or raw.shape != (depth_intr.height, depth_intr.width):
         raise ValueError(f"depth must be uint16 of shape {(depth_intr.height, depth_intr.width)}, got {raw.dtype} {raw.shape}")
+    target = color_intr
+    if Distortion(color_intr.model) == Distortion.INVERSE_BROWN_CONRADY:
+        target = replace(color_intr, model=Distortion.NONE)
     ys, xs = np.nonzero(raw)
-    values = raw[ys, xs]
+    values = raw[ys, xs].astype(np.int32)
     z = values.astype(_F32) * _F32(depth_scale)
     corners = []
-    for off in (-0.5, 0.5):
-        pix = np.stack([xs.astype(_F32) + _F32(off), ys.astype(_F32) + _F32(off)], axis=-1)
-        other = project(transform(deproject(pix, z, depth_intr), depth_to_color), color_intr)
+    for offset in (-0.5, 0.5):
+        pix = np.stack([xs.astype(_F32) + _F32(offset), ys.astype(_F32) + _F32(offset)], axis=-1)
+        other = project(transform(deproject(pix, z, depth_intr), depth_to_color), target)
         corners.append(np.trunc(other + _F32(0.5)).astype(np.int64))  # static_cast<int>(v + 0.5f)
     (x0, y0), (x1, y1) = corners[0].T, corners[1].T
-    keep = (x0 >= 0) & (y0 >= 0) & (x1 < color_intr.width) & (y1 < color_intr.height)
-    x0, y0, x1, y1, values = x0[keep], y0[keep], x1[keep], y1[keep], values[keep]
-    out = np.full(color_intr.height * color_intr.width, np.iinfo(np.int32).max, dtype=np.int32)
+    width, height = color_intr.width, color_intr.height
+    big = np.iinfo(np.int32).max
+    out = np.full(width * height, big, dtype=np.int32)
     span_x = int(max(0, (x1 - x0).max(initial=-1) + 1))
     span_y = int(max(0, (y1 - y0).max(initial=-1) + 1))
     for dy in range(span_y):
         for dx in range(span_x):
-            inside = (x0 + dx <= x1) & (y0 + dy <= y1)
-            idx = (y0[inside] + dy) * color_intr.width + (x0[inside] + dx)
-            np.minimum.at(out, idx, values[inside].astype(np.int32))
-    out[out == np.iinfo(np.int32).max] = 0
-    return out.astype(np.uint16).reshape(color_intr.height, color_intr.width)
+            cx, cy = x0 + dx, y0 + dy
+            inside = (cx <= x1) & (cy <= y1) & (cx >= 0) & (cy >= 0) & (cx < width) & (cy < height)
+            np.minimum.at(out, cy[inside] * width + cx[inside], values[inside])
+    out[out == big] = 0
+    return out.astype(np.uint16).reshape(height, width)
