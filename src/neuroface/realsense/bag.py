@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
+import pandas as pd
 from rosbags.rosbag1 import Reader, ReaderError
 from rosbags.serde import SerdeError
 
@@ -349,3 +350,16 @@ def _monotonic(frames: Iterator[Frame], path: Path, kind: str) -> Iterator[Frame
                                    f"({f.timestamp_ms:.3f} ms after {last:.3f} ms)")
         last = f.timestamp_ms
         yield f
+
+
+def frame_index(reader: BagReader, tolerance_ms: float | None = None) -> pd.DataFrame:
+    """One row per colour frame: ``position`` (1-based), ``frame_number``, ``timestamp_ms`` and the
+    paired depth frame's ``depth_frame_number`` / ``depth_timestamp_ms`` (missing when unpaired)."""
+    rows = [
+        (pos, c.frame_number, c.timestamp_ms, d.frame_number if d else None, d.timestamp_ms if d else np.nan)
+        for pos, c, d in framesets(reader, tolerance_ms)
+    ]
+    table = pd.DataFrame(rows, columns=["position", "frame_number", "timestamp_ms", "depth_frame_number",
+                                        "depth_timestamp_ms"])
+    table["depth_frame_number"] = table["depth_frame_number"].astype("Int64")
+    return table

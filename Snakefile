@@ -1,0 +1,27 @@
+# neuroface: video-based detection of neurological disease from facial landmarks.
+# Reproduces Guarin et al. end to end; see README.md. Run: snakemake --cores 8
+
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    recording="|".join(RECORDING_IDS),
+
+
+include: "workflow/rules/synthetic.smk"
+include: "workflow/rules/inputs.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_outputs(),

@@ -1,0 +1,55 @@
+"""Atomic file output and rule logging.
+
+Every output is written to a temporary name beside its target and renamed into place only when
+complete, so an interrupted job never leaves a half-written file that looks finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path in ``path``'s directory; rename it to ``path`` on success."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> None:
+    """Write a table atomically: ``.parquet`` via pyarrow, ``.csv`` comma- and others tab-separated."""
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        if target.suffix == ".parquet":
+            table.to_parquet(tmp, index=False)
+        else:
+            table.to_csv(tmp, sep="," if target.suffix == ".csv" else "\t", index=False)
+
+
+def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO) -> logging.Logger:
+    """Send the package's log records (and tqdm progress, which writes to stderr) to ``log_file``."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        stream = open(log_file, "a", buffering=1)  # noqa: SIM115 - lives as long as the job
+        sys.stderr = stream
+        handlers = [logging.StreamHandler(stream)]
+    logging.basicConfig(level=level, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return logging.getLogger("neuroface")

@@ -1,0 +1,210 @@
+"""Generate the synthetic cohort's files in the real data's formats.
+
+* ``participants.tsv`` / ``recordings.tsv``: the data model's tables;
+* ``bags/<recording>.bag``: librealsense-layout recordings (colour RGB8 + depth Z16);
+* ``truth/<recording>.npz``: ground truth per colour frame (2D px, 3D mm, repetitions);
+* ``segmentation.csv``: NeuroFace CSV with observer jitter;
+* ``Landmarks_gt/<recording>.txt``: "manual" annotations with annotator noise.
+
+Every random choice is drawn from a generator seeded by (cohort seed, what it is for), so the
+same config gives byte-identical files in any order of execution.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from neuroface import landmarks as lm
+from neuroface.io import atomic_path, write_table
+from neuroface.realsense import geometry
+from neuroface.realsense.camera import Distortion, Extrinsics, Intrinsics
+from neuroface.realsense.writer import BagWriter, StreamSpec
+from neuroface.synth import depth as depth_render
+from neuroface.synth.cohort import CohortPlan, sub_seed
+from neuroface.synth.face3d import sample_identity
+from neuroface.synth.motion import DiseaseModel, simulate
+from neuroface.synth.photo import Appearance, FaceRenderer, load_base_faces
+
+log = logging.getLogger(__name__)
+
+ANNOTATOR_NOISE_PX = 1.0  # standard deviation of the "manual" annotations, colour pixels
+SEGMENTATION_JITTER = 2  # observer jitter of repetition boundaries, frames (uniform +-)
+DROP_PROBABILITY = 0.004  # chance that a colour frame is lost in recording
+
+
+@dataclass(frozen=True)
+class Rig:
+    """A RealSense camera as calibrated: intrinsics of both streams and depth-to-colour extrinsics."""
+
+    model: str
+    color: Intrinsics
+    depth: Intrinsics
+    depth_to_color: Extrinsics
+
+
+def sample_rig(rng: np.random.Generator) -> Rig:
+    """A D415/D435- or SR300-like camera with unit-to-unit calibration spread (zero distortion
+    coefficients, as these cameras' colour streams often report; the model names are kept)."""
+    jitter = lambda s: float(rng.normal(0.0, s))  # noqa: E731
+    if rng.random() < 0.7:
+        color = Intrinsics(640, 480, 320.0 + jitter(2), 240.0 + jitter(2), 615.0 + jitter(4), 615.0 + jitter(4),
+                           Distortion.INVERSE_BROWN_CONRADY)
+        depth = Intrinsics(640, 480, 319.5 + jitter(2), 239.0 + jitter(2), 383.5 + jitter(3), 383.5 + jitter(3),
+                           Distortion.BROWN_CONRADY)
+        rot = np.array([jitter(0.001), jitter(0.002), jitter(0.001), 1.0])
+        return Rig("Intel RealSense D435", color, depth,
+                   Extrinsics.from_quaternion(rot, np.array([0.0148 + jitter(2e-4), jitter(1e-4), jitter(3e-4)])))
+    color = Intrinsics(640, 480, 310.0 + jitter(3), 245.0 + jitter(3), 617.0 + jitter(4), 617.0 + jitter(4),
+                       Distortion.BROWN_CONRADY)
+    depth = Intrinsics(640, 480, 312.0 + jitter(2), 247.0 + jitter(2), 475.0 + jitter(3), 475.0 + jitter(3),
+                       Distortion.INVERSE_BROWN_CONRADY)
+    rot = np.array([jitter(0.002), jitter(0.003), jitter(0.001), 1.0])
+    return Rig("Intel RealSense SR300", color, depth,
+               Extrinsics.from_quaternion(rot, np.array([0.0257 + jitter(3e-4), 0.0007 + jitter(1e-4), 0.004 + jitter(3e-4)])))
+
+
+@dataclass(frozen=True)
+class Participant:
+    """Everything that stays fixed across one participant's recordings."""
+
+    participant_id: str
+    group: str
+    rig: Rig
+    renderer: FaceRenderer
+    identity: object
+    disease: object
+    distance_mm: float
+
+
+def participant(plan: CohortPlan, participant_id: str, disease_model: DiseaseModel | None = None) -> Participant:
+    """Identity, appearance, disease severity and camera of one participant (deterministic)."""
+    row = plan.participants.set_index("participant_id").loc[participant_id]
+    rng = np.random.default_rng(sub_seed(plan.seed, "participant", participant_id))
+    bases = load_base_faces(include_mirrored=True)
+    base = bases[int(rng.integers(len(bases)))]
+    tone = rng.uniform(0.7, 1.15)
+    appearance = Appearance(
+        skin_gain=(tone * rng.uniform(0.95, 1.08), tone * rng.uniform(0.92, 1.02), tone * rng.uniform(0.85, 1.0)),
+        brightness=float(rng.uniform(0.85, 1.1)),
+        light_angle=float(rng.uniform(0, 2 * np.pi)),
+        light_strength=float(rng.uniform(0.0, 0.3)),
+        background_top=tuple(int(v) for v in rng.integers(60, 200, 3)),
+        background_bottom=tuple(int(v) for v in rng.integers(30, 150, 3)),
+        noise_sigma=float(rng.uniform(1.0, 3.0)),
+    )
+    identity = sample_identity(rng, str(row["sex"]))
+    disease = (disease_model or DiseaseModel()).sample(str(row["group"]), rng)
+    return Participant(participant_id, str(row["group"]), sample_rig(rng), FaceRenderer(base, appearance),
+                       identity, disease, float(rng.uniform(320, 580)))
+
+
+def write_tables(plan: CohortPlan, out_dir: str | Path) -> None:
+    """``participants.tsv`` and ``recordings.tsv`` (bag paths relative to the tables)."""
+    out = Path(out_dir)
+    write_table(plan.participants.assign(consent_share=plan.participants["consent_share"].map(str).str.lower()),
+                out / "participants.tsv")
+    write_table(plan.recordings.assign(faces_camera=plan.recordings["faces_camera"].map(str).str.lower()),
+                out / "recordings.tsv")
+
+
+def synthesize_recording(plan: CohortPlan, recording_id: str, bag_path: str | Path, truth_path: str | Path,
+                         progress: bool = True) -> dict[str, float]:
+    """Write one recording's ``.bag`` and its ground truth; returns timing numbers."""
+    rec = plan.recordings.set_index("recording_id").loc[recording_id]
+    who = participant(plan, str(rec["participant_id"]))
+    rng = np.random.default_rng(sub_seed(plan.seed, "recording", recording_id))
+    scale = plan.scale
+    task = str(rec["task"])
+    traj = simulate(who.identity, who.disease, task, fps=scale.fps,
+                    n_repetitions=scale.repetitions.get(task, 1), rng=rng, distance_mm=who.distance_mm,
+                    facing_camera=bool(rec["faces_camera"]), duration_s=scale.rest_seconds)
+    n = len(traj.times_s)
+    keep = np.ones(n, dtype=bool)
+    keep[1:-1] &= rng.random(n - 2) >= DROP_PROBABILITY  # lost frames keep their numbers' gap
+    first_number = int(rng.integers(1000, 50000))
+    t0_ms = float(rng.uniform(1e5, 1e6))
+    numbers = first_number + np.arange(n)
+    stamps = t0_ms + traj.times_s * 1000.0 + rng.normal(0, 0.05, n)
+    depth_numbers = int(rng.integers(1000, 50000)) + np.arange(n)
+    rig = who.rig
+    pts2d = geometry.project(traj.camera / 1000.0, rig.color).astype(np.float64)
+    scene = depth_render.DepthScene(rig.depth, rig.depth_to_color.inverse())
+    tris = depth_render.triangles(who.identity.landmarks)
+    device = {"Name": rig.model, "Serial Number": f"{sub_seed(plan.seed, 'serial', who.participant_id) % 10**12:012d}"}
+    frames = np.flatnonzero(keep)
+    with BagWriter(bag_path, StreamSpec(rig.color, int(round(scale.fps))), StreamSpec(rig.depth, int(round(scale.fps))),
+                   rig.depth_to_color, 0.001, device_info=device) as writer:
+        for i in tqdm(frames, desc=recording_id, disable=not progress, mininterval=5):
+            writer.write_depth(int(depth_numbers[i]), float(stamps[i]), depth_render.render_depth(traj.camera[i], tris, scene, rng))
+            writer.write_color(int(numbers[i]), float(stamps[i]), who.renderer.render(pts2d[i], rng))
+    position = np.cumsum(keep)  # 1-based position of each simulated frame among the kept ones
+    reps = np.array([(position[s] if keep[s] else position[s] + 1, position[e]) for s, e in traj.repetitions],
+                    dtype=np.int64).reshape(-1, 2)
+    with atomic_path(truth_path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, frame_number=numbers[keep], timestamp_ms=stamps[keep],
+                            landmarks_2d=pts2d[keep].astype(np.float32), landmarks_3d=traj.camera[keep].astype(np.float32),
+                            repetitions=reps, group=who.group, task=task)
+    return {"frames": float(keep.sum())}
+
+
+def write_labels(plan: CohortPlan, truth_files: dict[str, str | Path], segmentation_csv: str | Path,
+                 annotation_dir: str | Path) -> None:
+    """NeuroFace-style segmentation (with observer jitter) and manual annotations (with noise).
+
+    Annotated frames per participant are spread over their recordings and, within each, over
+    the range of mouth opening, as the paper's annotators chose frames covering the gestures.
+    """
+    seg_rows = []
+    out_dir = Path(annotation_dir)
+    per_participant: dict[str, list[str]] = {}
+    for rid in sorted(truth_files):
+        per_participant.setdefault(rid.split("_")[0], []).append(rid)
+    staged: dict[str, pd.DataFrame] = {}
+    for pid, rids in sorted(per_participant.items()):
+        rng = np.random.default_rng(sub_seed(plan.seed, "labels", pid))
+        quota = np.full(len(rids), plan.scale.annotations_per_participant // len(rids))
+        quota[: plan.scale.annotations_per_participant % len(rids)] += 1
+        for rid, k in zip(rids, quota):
+            truth = np.load(truth_files[rid])
+            n = len(truth["frame_number"])
+            for r, (start, end) in enumerate(truth["repetitions"], start=1):
+                s = int(np.clip(start + rng.integers(-SEGMENTATION_JITTER, SEGMENTATION_JITTER + 1), 1, n))
+                e = int(np.clip(end + rng.integers(-SEGMENTATION_JITTER, SEGMENTATION_JITTER + 1), s, n))
+                seg_rows.append((f"{rid}_color.avi", r, e - s + 1, s, e))
+            pts = truth["landmarks_2d"].astype(np.float64)
+            opening = np.linalg.norm(pts[:, lm.INNER_UPPER_LIP] - pts[:, lm.INNER_LOWER_LIP], axis=1)
+            order = np.argsort(opening, kind="stable")
+            picks = np.unique(order[np.linspace(0, n - 1, min(k, n)).round().astype(int)])
+            noisy = pts[picks] + rng.normal(0, ANNOTATOR_NOISE_PX, pts[picks].shape)
+            cols = {"Frame": picks + 1}
+            for j in range(lm.N_LANDMARKS):
+                cols[f"x{j + 1}"] = np.round(noisy[:, j, 0], 2)
+                cols[f"y{j + 1}"] = np.round(noisy[:, j, 1], 2)
+            staged[rid] = pd.DataFrame(cols)
+    seg = pd.DataFrame(seg_rows, columns=["File Name", "repID", "Number of Frames", "start", "end"])
+    # Repetitions jittered into each other are clipped apart, as an observer would mark them.
+    for _, idx in seg.groupby("File Name").groups.items():
+        rows = seg.loc[idx].sort_values("start")
+        prev_end = 0
+        for i, row in rows.iterrows():
+            start = max(int(row["start"]), prev_end + 1)
+            end = max(int(row["end"]), start)
+            seg.loc[i, ["start", "end", "Number of Frames"]] = (start, end, end - start + 1)
+            prev_end = end
+    write_table(seg, segmentation_csv)
+    with atomic_path(out_dir) as tmp:
+        tmp.unlink()
+        tmp.mkdir()
+        for rid, table in staged.items():
+            table.to_csv(tmp / f"{rid}.txt", index=False)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+    log.info("segmentation: %d repetitions; annotations: %d frames in %d recordings", len(seg),
+             sum(len(t) for t in staged.values()), len(staged))

@@ -1,0 +1,76 @@
+"""The Snakemake workflow: lint-clean, a dry run plans the DAG, bad config or tables stop it early."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def snakemake(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "1", *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    return tmp_path
+
+
+def test_lint_is_clean():
+    result = snakemake("--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr
+
+
+def test_dry_run_plans_the_default_dag(workdir):
+    result = snakemake("-n", "-d", str(workdir))
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    # 45 participants x 4 tasks, as the synthetic cohort is planned
+    for rule, count in [("synthetic_recording", 180), ("frame_index", 180), ("validate_inputs", 1)]:
+        assert any(line.split()[:2] == [rule, str(count)] for line in out.splitlines()), out
+
+
+def _config(workdir: Path, **changes) -> Path:
+    cfg = yaml.safe_load((workdir / "config.yaml").read_text())
+    for dotted, value in changes.items():
+        section, key = dotted.split("__")
+        cfg[section][key] = value
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"synthetic__preset": "huge"}, "huge"),
+    ({"synthetic__fpss": 10}, "fpss"),
+    ({"realsense__backend": "opencv"}, "opencv"),
+    ({"synthetic__seed": -1}, "-1"),
+])
+def test_bad_config_stops_before_any_job(workdir, change, message):
+    _config(workdir, **change)
+    result = snakemake("-d", str(workdir))
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert message in out and "validat" in out.lower(), out
+    assert not (workdir / "results").exists()
+
+
+def test_bad_participants_table_names_file_and_line(workdir):
+    (workdir / "participants.tsv").write_text(
+        "participant_id\tgroup\tsex\tage\tconsent_share\nA001\tALS\tF\t60\ttrue\nX001\tMS\tM\t50\tyes\n")
+    (workdir / "recordings.tsv").write_text("recording_id\tparticipant_id\ttask\tbag\tfaces_camera\n")
+    _config(workdir, cohort__source="files", cohort__participants="participants.tsv",
+            cohort__recordings="recordings.tsv")
+    result = snakemake("-n", "-d", str(workdir))
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "participants.tsv: line 3" in out and "MS" in out, out

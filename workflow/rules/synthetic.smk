@@ -1,0 +1,53 @@
+# The embedded default: a synthetic cohort shaped like Toronto NeuroFace, generated only when
+# config cohort.source is "synthetic". Files mirror the real data's formats.
+
+
+if SYNTHETIC:
+
+    rule synthetic_tables:
+        """participants.tsv and recordings.tsv of the synthetic cohort."""
+        output:
+            participants=f"{SYNTH_DIR}/participants.tsv",
+            recordings=f"{SYNTH_DIR}/recordings.tsv",
+        log:
+            "logs/synthetic/tables.log",
+        conda:
+            "../../envs/realsense.yaml"
+        params:
+            synthetic=config["synthetic"],
+        script:
+            "../scripts/synthetic_tables.py"
+
+    rule synthetic_recording:
+        """One RealSense recording (colour + depth .bag) and its ground truth."""
+        output:
+            bag=f"{SYNTH_DIR}/bags/{{recording}}.bag",
+            truth=f"{SYNTH_DIR}/truth/{{recording}}.npz",
+        log:
+            "logs/synthetic/recordings/{recording}.log",
+        benchmark:
+            "benchmarks/synthetic/recordings/{recording}.tsv"
+        conda:
+            "../../envs/realsense.yaml"
+        params:
+            synthetic=config["synthetic"],
+        script:
+            "../scripts/synthetic_recording.py"
+
+    rule synthetic_labels:
+        """Repetition segmentation (NeuroFace CSV) and manual annotations (Landmarks_gt)."""
+        input:
+            truth=expand(
+                f"{SYNTH_DIR}/truth/{{recording}}.npz", recording=RECORDING_IDS
+            ),
+        output:
+            segmentation=f"{SYNTH_DIR}/segmentation.csv",
+            annotations=directory(f"{SYNTH_DIR}/Landmarks_gt"),
+        log:
+            "logs/synthetic/labels.log",
+        conda:
+            "../../envs/realsense.yaml"
+        params:
+            synthetic=config["synthetic"],
+        script:
+            "../scripts/synthetic_labels.py"
