@@ -13,8 +13,9 @@ from neuroface.realsense.writer import BagWriter, StreamSpec
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REFERENCE_BAG = SHARED / "realsense" / "reference-d400-like.bag"
 
-COLOR_INTR = Intrinsics(160, 120, 81.3, 59.1, 154.0, 153.5, Distortion.INVERSE_BROWN_CONRADY,
-                        (0.12, -0.21, 0.0011, -0.0007, 0.05))
+COLOR_INTR = Intrinsics(
+    160, 120, 81.3, 59.1, 154.0, 153.5, Distortion.INVERSE_BROWN_CONRADY, (0.12, -0.21, 0.0011, -0.0007, 0.05)
+)
 DEPTH_INTR = Intrinsics(160, 120, 79.6, 60.4, 96.0, 96.0, Distortion.BROWN_CONRADY, (0.0, 0.0, 0.0, 0.0, 0.0))
 DEPTH_TO_COLOR = Extrinsics.from_quaternion(np.array([0.002, -0.004, 0.001, 1.0]), np.array([0.015, 0.0002, -0.0004]))
 

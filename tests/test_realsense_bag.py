@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import COLOR_INTR, DEPTH_INTR, DEPTH_TO_COLOR, synthetic_frames, write_bag
 from rosbags.rosbag1 import Reader
 
+from conftest import COLOR_INTR, DEPTH_INTR, DEPTH_TO_COLOR, synthetic_frames, write_bag
 from neuroface.errors import InputError
 from neuroface.realsense.bag import framesets, open_bag
 from neuroface.realsense.camera import Distortion, Intrinsics
@@ -72,14 +72,23 @@ def test_written_bag_plays_back_frame_exact(small_bag, backend):
     color, depth = list(reader.frames("color")), list(reader.frames("depth"))
     assert [f.frame_number for f in color] == [n for n, *_ in frames]
     assert [f.frame_number for f in depth] == [n for n, *_ in frames]
-    for got_c, got_d, (n, ts, rgb, dep) in zip(color, depth, frames):
+    for got_c, got_d, (_n, ts, rgb, dep) in zip(color, depth, frames, strict=True):
         assert got_c.timestamp_ms == pytest.approx(ts, abs=1e-9)
         np.testing.assert_array_equal(got_c.data, rgb)
         np.testing.assert_array_equal(got_d.data, dep)
 
 
-@pytest.mark.parametrize("model", [Distortion.NONE, Distortion.BROWN_CONRADY, Distortion.INVERSE_BROWN_CONRADY,
-                                   Distortion.MODIFIED_BROWN_CONRADY, Distortion.KANNALA_BRANDT4, Distortion.FTHETA])
+@pytest.mark.parametrize(
+    "model",
+    [
+        Distortion.NONE,
+        Distortion.BROWN_CONRADY,
+        Distortion.INVERSE_BROWN_CONRADY,
+        Distortion.MODIFIED_BROWN_CONRADY,
+        Distortion.KANNALA_BRANDT4,
+        Distortion.FTHETA,
+    ],
+)
 def test_distortion_model_names_round_trip_through_librealsense(tmp_path, model):
     intr = Intrinsics(160, 120, 80, 60, 150, 150, model, (0.1, 0.01, 0.001, 0.002, 0.003))
     path = tmp_path / "m.bag"
@@ -94,7 +103,7 @@ def test_distortion_model_names_round_trip_through_librealsense(tmp_path, model)
 def test_dropped_and_non_monotonic_frame_numbers_are_kept(tmp_path):
     frames = synthetic_frames(8)
     numbers = [10, 11, 13, 14, 2, 3, 4, 7]  # a gap, a counter reset, another gap
-    frames = [(n, ts, rgb, dep) for n, (_, ts, rgb, dep) in zip(numbers, frames)]
+    frames = [(n, ts, rgb, dep) for n, (_, ts, rgb, dep) in zip(numbers, frames, strict=True)]
     path = write_bag(tmp_path / "drops.bag", frames, drop_depth=(13, 3))
     for backend in ("rosbags", "pyrealsense2"):
         reader = open_bag(path, backend)
@@ -104,7 +113,15 @@ def test_dropped_and_non_monotonic_frame_numbers_are_kept(tmp_path):
     pairs = list(framesets(open_bag(path)))
     assert [p for p, *_ in pairs] == list(range(1, 9))
     assert [(c.frame_number, d.frame_number if d else None) for _, c, d in pairs] == [
-        (10, 10), (11, 11), (13, None), (14, 14), (2, 2), (3, None), (4, 4), (7, 7)]
+        (10, 10),
+        (11, 11),
+        (13, None),
+        (14, 14),
+        (2, 2),
+        (3, None),
+        (4, 4),
+        (7, 7),
+    ]
 
 
 def test_timestamps_running_backwards_are_an_error(tmp_path):
@@ -118,8 +135,13 @@ def test_timestamps_running_backwards_are_an_error(tmp_path):
 @pytest.mark.parametrize("cut", ["half", "tail", "chunk", "empty", "garbage"])
 def test_corrupt_or_truncated_bag_is_a_clear_error(small_bag, tmp_path, cut):
     data = small_bag.read_bytes()
-    blob = {"half": data[: len(data) // 2], "tail": data[:-64], "empty": b"", "garbage": b"not a bag" * 50,
-            "chunk": data[:len(data) // 3] + bytes(200) + data[len(data) // 3 + 200:]}[cut]
+    blob = {
+        "half": data[: len(data) // 2],
+        "tail": data[:-64],
+        "empty": b"",
+        "garbage": b"not a bag" * 50,
+        "chunk": data[: len(data) // 3] + bytes(200) + data[len(data) // 3 + 200 :],
+    }[cut]
     bad = tmp_path / f"{cut}.bag"
     bad.write_bytes(blob)
     with pytest.raises(InputError, match=f"{cut}.bag: not a readable RealSense recording"):

@@ -33,7 +33,12 @@ def test_deproject_and_project_match_librealsense(model):
     pixels = rng.uniform([0, 0], [640, 480], (300, 2))
     depth = rng.uniform(0.3, 0.6, 300)
     ours = geometry.deproject(pixels, depth, intr)
-    ref = np.array([rs.rs2_deproject_pixel_to_point(ri, [float(x), float(y)], float(z)) for (x, y), z in zip(pixels, depth)])
+    ref = np.array(
+        [
+            rs.rs2_deproject_pixel_to_point(ri, [float(x), float(y)], float(z))
+            for (x, y), z in zip(pixels, depth, strict=True)
+        ]
+    )
     # rsutil.h's float32 arithmetic is reproduced; only the trigonometric models differ in the last ulp
     tol = 0.0 if model in (Distortion.NONE, Distortion.INVERSE_BROWN_CONRADY, Distortion.BROWN_CONRADY) else 2e-7
     np.testing.assert_allclose(ours, ref, rtol=0, atol=tol)
@@ -87,8 +92,13 @@ def _align_with_librealsense(bag):
             i = p.get_intrinsics()
             return Intrinsics(i.width, i.height, i.ppx, i.ppy, i.fx, i.fy, Distortion(int(i.model)), tuple(i.coeffs))
 
-        ours = geometry.align_depth_to_color(np.asanyarray(depth.get_data()).copy(), depth.get_units(), intr(d),
-                                             Extrinsics.from_rs2(e.rotation, e.translation), intr(c))
+        ours = geometry.align_depth_to_color(
+            np.asanyarray(depth.get_data()).copy(),
+            depth.get_units(),
+            intr(d),
+            Extrinsics.from_rs2(e.rotation, e.translation),
+            intr(c),
+        )
         return ours, np.asanyarray(aligned.get_data()).copy()
     finally:
         pipe.stop()

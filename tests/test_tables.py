@@ -287,20 +287,14 @@ def test_recordings_duplicate_id(tmp_path: Path, participants: pd.DataFrame, bag
         read_recordings(path, participants)
 
 
-def test_recordings_one_per_participant_and_task(
-    tmp_path: Path, participants: pd.DataFrame, bags: Path
-):
+def test_recordings_one_per_participant_and_task(tmp_path: Path, participants: pd.DataFrame, bags: Path):
     path = recordings_tsv(tmp_path, *GOOD_RECORDINGS, "R3\tP01\tBBP\tbags/r3.bag\t1")
-    with raises(
-        path, "duplicate recording of participant 'P01' in task BBP .*already on line 2", 4
-    ):
+    with raises(path, "duplicate recording of participant 'P01' in task BBP .*already on line 2", 4):
         read_recordings(path, participants)
 
 
 @pytest.mark.parametrize("bad_id", ["R 1", "R/1", "..", "-R1", ".R1", "R1*"])
-def test_recordings_id_must_be_a_safe_file_name(
-    tmp_path: Path, participants: pd.DataFrame, bags: Path, bad_id: str
-):
+def test_recordings_id_must_be_a_safe_file_name(tmp_path: Path, participants: pd.DataFrame, bags: Path, bad_id: str):
     path = recordings_tsv(tmp_path, f"{bad_id}\tP01\tBBP\tbags/r1.bag\t1")
     with raises(path, f"recording_id: {re.escape(repr(bad_id))} is not a valid id", 2):
         read_recordings(path, participants)
@@ -414,9 +408,7 @@ def test_segmentation_of_rest_recording(tmp_path: Path, recordings: pd.DataFrame
      ("1\t\t9", "start: missing value"),
      ("1\t0\t9", "start: frame 0 is before the first frame")],
 )  # fmt: skip
-def test_segmentation_bad_numbers(
-    tmp_path: Path, recordings: pd.DataFrame, cells: str, problem: str
-):
+def test_segmentation_bad_numbers(tmp_path: Path, recordings: pd.DataFrame, cells: str, problem: str):
     path = seg_tsv(tmp_path, "R1\t2\t20\t30", f"R1\t{cells}")
     with raises(path, problem, 3):
         read_segmentation(path, recordings)

@@ -49,12 +49,15 @@ def _config(workdir: Path, **changes) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"synthetic__preset": "huge"}, "huge"),
-    ({"synthetic__fpss": 10}, "fpss"),
-    ({"realsense__backend": "opencv"}, "opencv"),
-    ({"synthetic__seed": -1}, "-1"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"synthetic__preset": "huge"}, "huge"),
+        ({"synthetic__fpss": 10}, "fpss"),
+        ({"realsense__backend": "opencv"}, "opencv"),
+        ({"synthetic__seed": -1}, "-1"),
+    ],
+)
 def test_bad_config_stops_before_any_job(workdir, change, message):
     _config(workdir, **change)
     result = snakemake("-d", str(workdir))
@@ -66,10 +69,12 @@ def test_bad_config_stops_before_any_job(workdir, change, message):
 
 def test_bad_participants_table_names_file_and_line(workdir):
     (workdir / "participants.tsv").write_text(
-        "participant_id\tgroup\tsex\tage\tconsent_share\nA001\tALS\tF\t60\ttrue\nX001\tMS\tM\t50\tyes\n")
+        "participant_id\tgroup\tsex\tage\tconsent_share\nA001\tALS\tF\t60\ttrue\nX001\tMS\tM\t50\tyes\n"
+    )
     (workdir / "recordings.tsv").write_text("recording_id\tparticipant_id\ttask\tbag\tfaces_camera\n")
-    _config(workdir, cohort__source="files", cohort__participants="participants.tsv",
-            cohort__recordings="recordings.tsv")
+    _config(
+        workdir, cohort__source="files", cohort__participants="participants.tsv", cohort__recordings="recordings.tsv"
+    )
     result = snakemake("-n", "-d", str(workdir))
     out = result.stdout + result.stderr
     assert result.returncode != 0

@@ -112,7 +112,7 @@ def _read_rows(path: Path, delimiter: str | None) -> _Rows:
 
 def _check_widths(rows: _Rows, width: int, path: Path, layout: str) -> None:
     """Every data row must have ``width`` cells."""
-    for line, cells in zip(rows.lines, rows.cells):
+    for line, cells in zip(rows.lines, rows.cells, strict=True):
         if len(cells) != width:
             raise InputError(path, f"found {len(cells)} values, expected {width} ({layout})", line)
 
@@ -232,8 +232,7 @@ def _parse_recording_id(text: str) -> str:
     """An id usable as a file-name wildcard."""
     if not RECORDING_ID.fullmatch(_text(text)):
         raise ValueError(
-            f"{text!r} is not a valid id: use letters, digits, '_', '.' and '-' only, "
-            "not starting with '.' or '-'"
+            f"{text!r} is not a valid id: use letters, digits, '_', '.' and '-' only, not starting with '.' or '-'"
         )
     return text
 
@@ -249,12 +248,10 @@ def _parse_bag(text: str, base: Path, check_file: bool) -> str:
 # --- whole-table checks --------------------------------------------------------------------
 
 
-def _reject_duplicates(
-    table: pd.DataFrame, columns: list[str], path: Path, describe: Callable[[tuple], str]
-) -> None:
+def _reject_duplicates(table: pd.DataFrame, columns: list[str], path: Path, describe: Callable[[tuple], str]) -> None:
     """The first row repeating an earlier row's values in ``columns`` raises."""
     seen: dict[tuple, int] = {}
-    for line, key in zip(table.index, table[columns].itertuples(index=False, name=None)):
+    for line, key in zip(table.index, table[columns].itertuples(index=False, name=None), strict=True):
         if key in seen:
             raise InputError(path, f"duplicate {describe(key)}, already on line {seen[key]}", line)
         seen[key] = line
@@ -294,9 +291,7 @@ def read_participants(path: PathLike) -> pd.DataFrame:
     return _with_line(out)
 
 
-def read_recordings(
-    path: PathLike, participants: pd.DataFrame, check_files: bool = True
-) -> pd.DataFrame:
+def read_recordings(path: PathLike, participants: pd.DataFrame, check_files: bool = True) -> pd.DataFrame:
     """Read the recordings TSV.
 
     Columns: recording_id (str, unique, RECORDING_ID), participant_id (str, in
@@ -310,18 +305,13 @@ def read_recordings(
     out = pd.DataFrame(index=table.index)
     out["recording_id"] = _column(table, "recording_id", _parse_recording_id, path)
     _reject_duplicates(out, ["recording_id"], path, lambda key: f"recording_id {key[0]!r}")
-    out["participant_id"] = _column(
-        table, "participant_id", _member(known, "in the participants table"), path
-    )
+    out["participant_id"] = _column(table, "participant_id", _member(known, "in the participants table"), path)
     out["task"] = _column(table, "task", _one_of(TASKS), path)
     _reject_duplicates(
         out,
         ["participant_id", "task"],
         path,
-        lambda key: (
-            f"recording of participant {key[0]!r} in task {key[1]} "
-            "(at most one per participant and task)"
-        ),
+        lambda key: f"recording of participant {key[0]!r} in task {key[1]} (at most one per participant and task)",
     )
     bag = partial(_parse_bag, base=path.parent, check_file=check_files)
     out["bag"] = _column(table, "bag", bag, path)
@@ -369,8 +359,7 @@ def _check_segment(segment: Any, path: Path, stated: int | None) -> None:
     if stated is not None and stated != length:
         raise InputError(
             path,
-            f"{NEUROFACE_N_FRAMES} is {stated} but start-end "
-            f"{segment.start}-{segment.end} spans {length} frames",
+            f"{NEUROFACE_N_FRAMES} is {stated} but start-end {segment.start}-{segment.end} spans {length} frames",
             segment.Index,
         )
 
@@ -407,7 +396,7 @@ def read_segmentation(path: PathLike, recordings: pd.DataFrame) -> pd.DataFrame:
     rows = _read_rows(path, None)
     required, recording_column, repetition_column = _segment_layout(rows.header, path)
     table = _table(rows, required, path)
-    tasks = dict(zip(recordings["recording_id"], recordings["task"]))
+    tasks = dict(zip(recordings["recording_id"], recordings["task"], strict=True))
     neuroface = recording_column == "File Name"
     recording = partial(_segment_recording, tasks=tasks, neuroface=neuroface)
 
@@ -421,7 +410,7 @@ def read_segmentation(path: PathLike, recordings: pd.DataFrame) -> pd.DataFrame:
         if NEUROFACE_N_FRAMES in table.columns
         else [None] * len(table)
     )
-    for segment, stated in zip(seg.itertuples(), stated_lengths):
+    for segment, stated in zip(seg.itertuples(), stated_lengths, strict=True):
         _check_segment(segment, path, stated)
     _reject_duplicates(
         seg,
@@ -452,14 +441,10 @@ def check_segments_within(seg: pd.DataFrame, n_frames: Mapping[str, int], path: 
 # --- landmark annotations ------------------------------------------------------------------
 
 
-def _annotation_row(
-    names: list[str], cells: list[str], path: Path, line: int
-) -> tuple[int, list[float]]:
+def _annotation_row(names: list[str], cells: list[str], path: Path, line: int) -> tuple[int, list[float]]:
     """One annotation row's frame and its 136 coordinates (x1, y1, ..., x68, y68)."""
     frame = _cell(_parse_frame, cells[0], names[0], path, line)
-    coords = [
-        _cell(_parse_float, text, name, path, line) for name, text in zip(names[1:], cells[1:])
-    ]
+    coords = [_cell(_parse_float, text, name, path, line) for name, text in zip(names[1:], cells[1:], strict=True)]
     return frame, coords
 
 
@@ -475,14 +460,12 @@ def read_annotations(path: PathLike, recording_id: str) -> pd.DataFrame:
     if len(rows.header) != ANNOTATION_FIELDS:
         raise InputError(
             path,
-            f"header has {len(rows.header)} columns, expected {ANNOTATION_FIELDS} "
-            "(frame, then x1,y1,...,x68,y68)",
+            f"header has {len(rows.header)} columns, expected {ANNOTATION_FIELDS} (frame, then x1,y1,...,x68,y68)",
             1,
         )
     _check_widths(rows, ANNOTATION_FIELDS, path, "a frame, then x,y of 68 landmarks")
     parsed = [
-        _annotation_row(rows.header, cells, path, line)
-        for line, cells in zip(rows.lines, rows.cells)
+        _annotation_row(rows.header, cells, path, line) for line, cells in zip(rows.lines, rows.cells, strict=True)
     ]
     frames = [frame for frame, _ in parsed]
     coords = np.array([values for _, values in parsed]).reshape(-1, N_LANDMARKS, 2)
@@ -490,8 +473,8 @@ def read_annotations(path: PathLike, recording_id: str) -> pd.DataFrame:
         {
             "recording_id": recording_id,
             "frame": np.array(frames, dtype=np.int64),
-            **dict(zip(X_COLUMNS, coords[:, :, 0].T)),
-            **dict(zip(Y_COLUMNS, coords[:, :, 1].T)),
+            **dict(zip(X_COLUMNS, coords[:, :, 0].T, strict=True)),
+            **dict(zip(Y_COLUMNS, coords[:, :, 1].T, strict=True)),
             "source": str(path),
         },
         index=rows.lines,
@@ -530,9 +513,7 @@ def _annotation_files(directory: Path, known: Collection[str]) -> dict[str, Path
         if recording is None:
             raise InputError(file, f"annotation file for unknown recording {file.stem!r}")
         if recording in files:
-            raise InputError(
-                file, f"second annotation file for recording {recording!r} ({files[recording]})"
-            )
+            raise InputError(file, f"second annotation file for recording {recording!r} ({files[recording]})")
         files[recording] = file
     if not files:
         raise InputError(directory, "no annotation files (*.txt)")

@@ -111,7 +111,7 @@ def parse_image(raw: bytes | memoryview, path: Path) -> RawImage:
         frame_id = bytes(buf[16:pos]).decode()
         height, width, n = struct.unpack_from("<III", buf, pos)
         pos += 12
-        encoding = bytes(buf[pos:pos + n]).decode()
+        encoding = bytes(buf[pos : pos + n]).decode()
         pos += n + 1  # encoding, is_bigendian
         step, n = struct.unpack_from("<II", buf, pos)
         pos += 8
@@ -120,8 +120,16 @@ def parse_image(raw: bytes | memoryview, path: Path) -> RawImage:
     if pos + n > len(buf):
         raise _bad(path, f"image message {seq} is truncated: {len(buf) - pos} of {n} pixel bytes")
     data = np.frombuffer(buf, dtype=np.uint8, count=n, offset=pos)
-    return RawImage(seq, (sec + 1e-9 * nsec) * 1000.0,  # ROS toSec() in ms, as librealsense
-                     frame_id, height, width, encoding, step, data)
+    return RawImage(
+        seq,
+        (sec + 1e-9 * nsec) * 1000.0,  # ROS toSec() in ms, as librealsense
+        frame_id,
+        height,
+        width,
+        encoding,
+        step,
+        data,
+    )
 
 
 def _bad(path: Path, problem: str) -> InputError:
@@ -166,8 +174,12 @@ class RosbagsReader:
             if info is None or cam is None:
                 raise _bad(self.path, f"stream {prefix} has no info/camera_info")
             intr = Intrinsics(
-                int(cam.width), int(cam.height), float(cam.K[2]), float(cam.K[5]),  # type: ignore[attr-defined]
-                float(cam.K[0]), float(cam.K[4]),  # type: ignore[attr-defined]
+                int(cam.width),
+                int(cam.height),
+                float(cam.K[2]),
+                float(cam.K[5]),  # type: ignore[attr-defined]
+                float(cam.K[0]),
+                float(cam.K[4]),  # type: ignore[attr-defined]
                 Distortion.from_ros_name(cam.distortion_model),  # type: ignore[attr-defined]
                 tuple(float(v) for v in list(cam.D)[:5]) + (0.0,) * (5 - min(5, len(cam.D))),  # type: ignore[attr-defined]
             ).as_float32()
@@ -180,7 +192,10 @@ class RosbagsReader:
         if scale is None or not scale.data > 0:  # type: ignore[attr-defined]
             raise _bad(self.path, "no Depth_Units option for the depth sensor")
         return Recording(
-            self.path, color, depth, float(np.float32(scale.data)),  # type: ignore[attr-defined]
+            self.path,
+            color,
+            depth,
+            float(np.float32(scale.data)),  # type: ignore[attr-defined]
             self._extrinsics(reader, depth, color),
         )
 
@@ -190,6 +205,7 @@ class RosbagsReader:
         Each stream's transform maps the group's reference stream into that stream, so
         depth->colour = (reference->colour) after (reference->depth)^-1.
         """
+
         def tf(profile: StreamProfile) -> Extrinsics:
             prefix = rf.stream_prefix(profile.sensor, profile.kind, profile.index)
             topics = [c.topic for c in reader.connections if c.topic.startswith(f"{prefix}/tf/")]
@@ -210,7 +226,9 @@ class RosbagsReader:
         expected = intr.width * intr.height * channels * np.dtype(dtype).itemsize
         try:
             with Reader(self.path) as reader:
-                conns = [c for c in reader.connections if c.topic in (f"{prefix}/image/data", f"{prefix}/image/metadata")]
+                conns = [
+                    c for c in reader.connections if c.topic in (f"{prefix}/image/data", f"{prefix}/image/metadata")
+                ]
                 domain = ""
                 pending: Frame | None = None
                 for conn, _, raw in reader.messages(connections=conns):
@@ -223,8 +241,11 @@ class RosbagsReader:
                         yield Frame(pending.frame_number, pending.timestamp_ms, pending.data, domain)
                     image = parse_image(raw, self.path)
                     if image.data.nbytes != expected or (image.width, image.height) != (intr.width, intr.height):
-                        raise _bad(self.path, f"{kind} frame {image.seq} is {image.width}x{image.height} with "
-                                              f"{image.data.nbytes} bytes, expected {intr.width}x{intr.height}, {expected}")
+                        raise _bad(
+                            self.path,
+                            f"{kind} frame {image.seq} is {image.width}x{image.height} with "
+                            f"{image.data.nbytes} bytes, expected {intr.width}x{intr.height}, {expected}",
+                        )
                     shape = (intr.height, intr.width, channels) if channels > 1 else (intr.height, intr.width)
                     pending = Frame(image.seq, image.timestamp_ms, image.data.view(dtype).reshape(shape).copy())
                 if pending is not None:
@@ -256,8 +277,16 @@ class PyRealSenseReader:
                 if kind is None:
                     continue
                 i = p.as_video_stream_profile().get_intrinsics()
-                intr = Intrinsics(i.width, i.height, i.ppx, i.ppy, i.fx, i.fy, Distortion(int(i.model)), tuple(i.coeffs))
-                encoding = "rgb8" if p.format() == rs.format.rgb8 else "mono16" if p.format() == rs.format.z16 else str(p.format())
+                intr = Intrinsics(
+                    i.width, i.height, i.ppx, i.ppy, i.fx, i.fy, Distortion(int(i.model)), tuple(i.coeffs)
+                )
+                encoding = (
+                    "rgb8"
+                    if p.format() == rs.format.rgb8
+                    else "mono16"
+                    if p.format() == rs.format.z16
+                    else str(p.format())
+                )
                 profiles[kind] = StreamProfile(kind, sensor_index, p.stream_index(), p.fps(), encoding, intr)  # type: ignore[arg-type]
                 self.__dict__.setdefault("_profiles", {})[kind] = p
             if sensor.supports(rs.option.depth_units):
@@ -266,8 +295,13 @@ class PyRealSenseReader:
             raise _bad(self.path, "needs one colour and one depth stream")
         e = self._profiles["depth"].get_extrinsics_to(self._profiles["color"])
         ext = Extrinsics.from_rs2(e.rotation, e.translation)
-        self.recording = Recording(self.path, profiles["color"], profiles["depth"], float(np.float32(scale)),
-                                   Extrinsics(ext.rotation.astype(np.float32), ext.translation.astype(np.float32)))
+        self.recording = Recording(
+            self.path,
+            profiles["color"],
+            profiles["depth"],
+            float(np.float32(scale)),
+            Extrinsics(ext.rotation.astype(np.float32), ext.translation.astype(np.float32)),
+        )
         del device
 
     def frames(self, kind: StreamKind) -> Iterator[Frame]:
@@ -277,8 +311,12 @@ class PyRealSenseReader:
         playback.set_real_time(False)
         profile = getattr(self.recording, kind)
         sensor = device.query_sensors()[profile.sensor]
-        target = [p for p in sensor.get_stream_profiles() if p.stream_index() == profile.index and
-                  p.stream_type() == (rs.stream.color if kind == "color" else rs.stream.depth)]
+        target = [
+            p
+            for p in sensor.get_stream_profiles()
+            if p.stream_index() == profile.index
+            and p.stream_type() == (rs.stream.color if kind == "color" else rs.stream.depth)
+        ]
         frames: queue.Queue[Frame | None] = queue.Queue(maxsize=8)
         done = threading.Event()
 
@@ -346,8 +384,11 @@ def _monotonic(frames: Iterator[Frame], path: Path, kind: str) -> Iterator[Frame
     last = -math.inf
     for f in frames:
         if f.timestamp_ms < last:
-            raise InputError(path, f"{kind} timestamps run backwards at frame {f.frame_number} "
-                                   f"({f.timestamp_ms:.3f} ms after {last:.3f} ms)")
+            raise InputError(
+                path,
+                f"{kind} timestamps run backwards at frame {f.frame_number} "
+                f"({f.timestamp_ms:.3f} ms after {last:.3f} ms)",
+            )
         last = f.timestamp_ms
         yield f
 
@@ -359,7 +400,8 @@ def frame_index(reader: BagReader, tolerance_ms: float | None = None) -> pd.Data
         (pos, c.frame_number, c.timestamp_ms, d.frame_number if d else None, d.timestamp_ms if d else np.nan)
         for pos, c, d in framesets(reader, tolerance_ms)
     ]
-    table = pd.DataFrame(rows, columns=["position", "frame_number", "timestamp_ms", "depth_frame_number",
-                                        "depth_timestamp_ms"])
+    table = pd.DataFrame(
+        rows, columns=["position", "frame_number", "timestamp_ms", "depth_frame_number", "depth_timestamp_ms"]
+    )
     table["depth_frame_number"] = table["depth_frame_number"].astype("Int64")
     return table

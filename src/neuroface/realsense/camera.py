@@ -58,8 +58,14 @@ class Intrinsics:
         """Round every value to float32, as ``rs2_intrinsics`` stores them."""
         f = lambda v: float(np.float32(v))  # noqa: E731
         return Intrinsics(
-            self.width, self.height, f(self.ppx), f(self.ppy), f(self.fx), f(self.fy),
-            Distortion(self.model), tuple(f(c) for c in self.coeffs),  # type: ignore[arg-type]
+            self.width,
+            self.height,
+            f(self.ppx),
+            f(self.ppy),
+            f(self.fx),
+            f(self.fy),
+            Distortion(self.model),
+            tuple(f(c) for c in self.coeffs),  # type: ignore[arg-type]
         )
 
     @property
@@ -97,11 +103,13 @@ class Extrinsics:
     def from_quaternion(cls, q_xyzw: np.ndarray, translation: np.ndarray) -> Extrinsics:
         """From a unit quaternion (x, y, z, w), as ``geometry_msgs/Transform`` stores it."""
         x, y, z, w = np.asarray(q_xyzw, dtype=np.float64) / np.linalg.norm(q_xyzw)
-        rot = np.array([
-            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-        ])
+        rot = np.array(
+            [
+                [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+                [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+                [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+            ]
+        )
         return cls(rot, translation)
 
     def quaternion(self) -> np.ndarray:

@@ -28,13 +28,11 @@ def project(points: np.ndarray, intr: Intrinsics) -> np.ndarray:
         f = 1 + c[0] * r2 + c[1] * r2 * r2 + c[4] * r2 * r2 * r2
         x = x * f
         y = y * f
-        x, y = (x + 2 * c[2] * x * y + c[3] * (r2 + 2 * x * x),
-                y + 2 * c[3] * x * y + c[2] * (r2 + 2 * y * y))
+        x, y = (x + 2 * c[2] * x * y + c[3] * (r2 + 2 * x * x), y + 2 * c[3] * x * y + c[2] * (r2 + 2 * y * y))
     elif model == Distortion.BROWN_CONRADY:
         r2 = x * x + y * y
         f = 1 + c[0] * r2 + c[1] * r2 * r2 + c[4] * r2 * r2 * r2
-        x, y = (x * f + 2 * c[2] * x * y + c[3] * (r2 + 2 * x * x),
-                y * f + 2 * c[3] * x * y + c[2] * (r2 + 2 * y * y))
+        x, y = (x * f + 2 * c[2] * x * y + c[3] * (r2 + 2 * x * x), y * f + 2 * c[3] * x * y + c[2] * (r2 + 2 * y * y))
     elif model == Distortion.FTHETA:
         r = np.maximum(np.sqrt(x * x + y * y), _EPS)
         rd = (1.0 / c[0] * np.arctan(2 * r * np.tan(c[0] / _F32(2)))).astype(_F32)
@@ -98,9 +96,7 @@ def transform(points: np.ndarray, extr: Extrinsics) -> np.ndarray:
     p = np.asarray(points, dtype=_F32)
     rot = extr.rotation.astype(_F32)
     t = extr.translation.astype(_F32)
-    return (
-        p[..., 0:1] * rot[:, 0] + p[..., 1:2] * rot[:, 1] + p[..., 2:3] * rot[:, 2] + t
-    ).astype(_F32)
+    return (p[..., 0:1] * rot[:, 0] + p[..., 1:2] * rot[:, 1] + p[..., 2:3] * rot[:, 2] + t).astype(_F32)
 
 
 def align_depth_to_color(
@@ -123,7 +119,9 @@ def align_depth_to_color(
     """
     raw = np.asarray(depth)
     if raw.dtype != np.uint16 or raw.shape != (depth_intr.height, depth_intr.width):
-        raise ValueError(f"depth must be uint16 of shape {(depth_intr.height, depth_intr.width)}, got {raw.dtype} {raw.shape}")
+        raise ValueError(
+            f"depth must be uint16 of shape {(depth_intr.height, depth_intr.width)}, got {raw.dtype} {raw.shape}"
+        )
     target = color_intr
     if Distortion(color_intr.model) == Distortion.INVERSE_BROWN_CONRADY:
         target = replace(color_intr, model=Distortion.NONE)

@@ -23,11 +23,18 @@ from rosbags.rosbag1 import Writer
 from neuroface.realsense import rosformat as rf
 from neuroface.realsense.camera import Extrinsics, Intrinsics
 
+
 def _roslz4_compress(data: bytes) -> bytes:
     """LZ4 frame as ROS's ``roslz4`` (and so librealsense) reads it: independent blocks,
     content checksum, no stored content size."""
-    return lz4.frame.compress(data, compression_level=0, block_size=lz4.frame.BLOCKSIZE_MAX1MB,
-                              content_checksum=True, block_linked=False, store_size=False)
+    return lz4.frame.compress(
+        data,
+        compression_level=0,
+        block_size=lz4.frame.BLOCKSIZE_MAX1MB,
+        content_checksum=True,
+        block_linked=False,
+        store_size=False,
+    )
 
 
 _STATIC_TIME = 1  # ns; librealsense stamps static messages at the start of the file
@@ -84,7 +91,9 @@ class BagWriter:
         self._write_static()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             self._writer.close()
         finally:
@@ -112,52 +121,91 @@ class BagWriter:
 
     def _write_static(self) -> None:
         t = _STATIC_TIME
-        self._put(rf.FILE_VERSION_TOPIC, "std_msgs/msg/UInt32", self._msg("std_msgs/msg/UInt32", data=rf.FILE_VERSION), t)
+        self._put(
+            rf.FILE_VERSION_TOPIC, "std_msgs/msg/UInt32", self._msg("std_msgs/msg/UInt32", data=rf.FILE_VERSION), t
+        )
         for key, value in self.device_info.items():
-            self._put(rf.DEVICE_INFO_TOPIC, "diagnostic_msgs/msg/KeyValue",
-                      self._msg("diagnostic_msgs/msg/KeyValue", key=key, value=value), t)
+            self._put(
+                rf.DEVICE_INFO_TOPIC,
+                "diagnostic_msgs/msg/KeyValue",
+                self._msg("diagnostic_msgs/msg/KeyValue", key=key, value=value),
+                t,
+            )
         sensors = {"depth": (0, "Stereo Module", self.depth), "color": (1, "RGB Camera", self.color)}
         for kind, (sensor, name, spec) in sensors.items():
             prefix = rf.stream_prefix(sensor, kind)
             encoding = rf.STREAMS[rf.KIND_TO_TOPIC_NAME[kind]][1]
-            self._put(f"{prefix}/info", rf.STREAM_INFO_MSG,
-                      self._msg(rf.STREAM_INFO_MSG, fps=spec.fps, encoding=encoding, is_recommended=False), t)
+            self._put(
+                f"{prefix}/info",
+                rf.STREAM_INFO_MSG,
+                self._msg(rf.STREAM_INFO_MSG, fps=spec.fps, encoding=encoding, is_recommended=False),
+                t,
+            )
             self._put(f"{prefix}/info/camera_info", "sensor_msgs/msg/CameraInfo", self._camera_info(spec.intrinsics), t)
-            self._put(f"/device_0/sensor_{sensor}/info", "diagnostic_msgs/msg/KeyValue",
-                      self._msg("diagnostic_msgs/msg/KeyValue", key="Name", value=name), t)
+            self._put(
+                f"/device_0/sensor_{sensor}/info",
+                "diagnostic_msgs/msg/KeyValue",
+                self._msg("diagnostic_msgs/msg/KeyValue", key="Name", value=name),
+                t,
+            )
             ext = Extrinsics() if kind == "depth" else self.depth_to_color
             self._put(f"{prefix}/tf/{_GROUP}", "geometry_msgs/msg/Transform", self._transform(ext), t)
         option = "/device_0/sensor_0/option/Depth_Units"
-        self._put(f"{option}/value", "std_msgs/msg/Float32", self._msg("std_msgs/msg/Float32", data=self.depth_scale), t)
-        self._put(f"{option}/description", "std_msgs/msg/String",
-                  self._msg("std_msgs/msg/String", data="Number of meters represented by a single depth unit"), t)
+        self._put(
+            f"{option}/value", "std_msgs/msg/Float32", self._msg("std_msgs/msg/Float32", data=self.depth_scale), t
+        )
+        self._put(
+            f"{option}/description",
+            "std_msgs/msg/String",
+            self._msg("std_msgs/msg/String", data="Number of meters represented by a single depth unit"),
+            t,
+        )
 
     def _camera_info(self, intr: Intrinsics) -> object:
         i = intr.as_float32()
         return self._msg(
-            "sensor_msgs/msg/CameraInfo", header=self._header(0, 0.0), height=i.height, width=i.width,
-            distortion_model=i.model.ros_name, D=np.array(i.coeffs, dtype=np.float64),
+            "sensor_msgs/msg/CameraInfo",
+            header=self._header(0, 0.0),
+            height=i.height,
+            width=i.width,
+            distortion_model=i.model.ros_name,
+            D=np.array(i.coeffs, dtype=np.float64),
             K=np.array([i.fx, 0, i.ppx, 0, i.fy, i.ppy, 0, 0, 1], dtype=np.float64),
-            R=np.zeros(9), P=np.zeros(12), binning_x=0, binning_y=0,
-            roi=self._msg("sensor_msgs/msg/RegionOfInterest", x_offset=0, y_offset=0, height=0, width=0, do_rectify=False),
+            R=np.zeros(9),
+            P=np.zeros(12),
+            binning_x=0,
+            binning_y=0,
+            roi=self._msg(
+                "sensor_msgs/msg/RegionOfInterest", x_offset=0, y_offset=0, height=0, width=0, do_rectify=False
+            ),
         )
 
     def _transform(self, ext: Extrinsics) -> object:
         q = ext.quaternion()
         q = -q if q[3] > 0 else q  # librealsense stores the quaternion with w <= 0
-        vec = self._msg("geometry_msgs/msg/Vector3", x=float(ext.translation[0]), y=float(ext.translation[1]),
-                        z=float(ext.translation[2]))
+        vec = self._msg(
+            "geometry_msgs/msg/Vector3",
+            x=float(ext.translation[0]),
+            y=float(ext.translation[1]),
+            z=float(ext.translation[2]),
+        )
         rot = self._msg("geometry_msgs/msg/Quaternion", x=float(q[0]), y=float(q[1]), z=float(q[2]), w=float(q[3]))
         return self._msg("geometry_msgs/msg/Transform", translation=vec, rotation=rot)
 
-    def _write_frame(self, kind: str, frame_number: int, timestamp_ms: float, data: np.ndarray,
-                     spec: StreamSpec) -> None:
+    def _write_frame(
+        self, kind: str, frame_number: int, timestamp_ms: float, data: np.ndarray, spec: StreamSpec
+    ) -> None:
         intr = spec.intrinsics
-        dtype, shape, bpp = ((np.uint16, (intr.height, intr.width), 2) if kind == "depth"
-                             else (np.uint8, (intr.height, intr.width, 3), 3))
+        dtype, shape, bpp = (
+            (np.uint16, (intr.height, intr.width), 2)
+            if kind == "depth"
+            else (np.uint8, (intr.height, intr.width, 3), 3)
+        )
         arr = np.ascontiguousarray(data)
         if arr.dtype != dtype or arr.shape != shape:
-            raise ValueError(f"{kind} frame {frame_number}: expected {np.dtype(dtype)} {shape}, got {arr.dtype} {arr.shape}")
+            raise ValueError(
+                f"{kind} frame {frame_number}: expected {np.dtype(dtype)} {shape}, got {arr.dtype} {arr.shape}"
+            )
         if self._t0 is None:
             self._t0 = timestamp_ms
         t_ns = _FIRST_FRAME_TIME + max(0, int(round((timestamp_ms - self._t0) * 1e6)))
@@ -166,17 +214,31 @@ class BagWriter:
         encoding = rf.STREAMS[rf.KIND_TO_TOPIC_NAME[kind]][1]
         header = self._header(frame_number, timestamp_ms, frame_id=str(_GROUP))
         image = self._store.serialize_ros1(
-            self._msg("sensor_msgs/msg/Image", header=header, height=intr.height, width=intr.width,
-                      encoding=encoding, is_bigendian=0, step=intr.width * bpp,
-                      data=arr.reshape(-1).view(np.uint8)),
+            self._msg(
+                "sensor_msgs/msg/Image",
+                header=header,
+                height=intr.height,
+                width=intr.width,
+                encoding=encoding,
+                is_bigendian=0,
+                step=intr.width * bpp,
+                data=arr.reshape(-1).view(np.uint8),
+            ),
             "sensor_msgs/msg/Image",
         )
         trailer = struct.pack("<f", self.depth_scale if kind == "depth" else 0.0)  # as librealsense writes
         self._writer.write(self._conn(f"{prefix}/image/data", "sensor_msgs/msg/Image"), t_ns, bytes(image) + trailer)
-        for key, value in (("system_time", f"{timestamp_ms:.6f}"), ("timestamp_domain", "Hardware Clock"),
-                           ("Actual Fps", str(int(spec.fps * 1000)))):
-            self._put(f"{prefix}/image/metadata", "diagnostic_msgs/msg/KeyValue",
-                      self._msg("diagnostic_msgs/msg/KeyValue", key=key, value=value), t_ns)
+        for key, value in (
+            ("system_time", f"{timestamp_ms:.6f}"),
+            ("timestamp_domain", "Hardware Clock"),
+            ("Actual Fps", str(int(spec.fps * 1000))),
+        ):
+            self._put(
+                f"{prefix}/image/metadata",
+                "diagnostic_msgs/msg/KeyValue",
+                self._msg("diagnostic_msgs/msg/KeyValue", key=key, value=value),
+                t_ns,
+            )
 
     def write_depth(self, frame_number: int, timestamp_ms: float, depth: np.ndarray) -> None:
         """Append a depth frame: ``(H, W) uint16`` raw units."""

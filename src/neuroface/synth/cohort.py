@@ -41,11 +41,11 @@ class Scale:
 
 PRESETS: dict[str, Scale] = {
     # NeuroFace's counts at 50 fps, 96 annotated frames per participant (4340 / 45).
-    "paper": Scale(50.0, {"BBP": 10, "OPEN": 5, "SPREAD": 5}, {g: v["n"] for g, v in NEUROFACE.items()},
-                   20.0, 96, 3000),
+    "paper": Scale(
+        50.0, {"BBP": 10, "OPEN": 5, "SPREAD": 5}, {g: v["n"] for g, v in NEUROFACE.items()}, 20.0, 96, 3000
+    ),
     # Same participants and tasks, fewer repetitions and frames: the whole workflow in ~15 min on 2 cores.
-    "demo": Scale(6.0, {"BBP": 4, "OPEN": 3, "SPREAD": 3}, {g: v["n"] for g, v in NEUROFACE.items()},
-                  3.0, 24, 600),
+    "demo": Scale(6.0, {"BBP": 4, "OPEN": 3, "SPREAD": 3}, {g: v["n"] for g, v in NEUROFACE.items()}, 3.0, 24, 600),
 }
 
 
@@ -60,8 +60,11 @@ class CohortPlan:
 def scale_from_config(cfg: dict[str, Any]) -> Scale:
     """Preset named by ``cfg['preset']`` with any non-null override applied."""
     scale = PRESETS[cfg["preset"]]
-    overrides = {k: cfg[k] for k in ("fps", "repetitions", "participants", "rest_seconds",
-                                     "annotations_per_participant", "generic_images") if cfg.get(k) is not None}
+    overrides = {
+        k: cfg[k]
+        for k in ("fps", "repetitions", "participants", "rest_seconds", "annotations_per_participant", "generic_images")
+        if cfg.get(k) is not None
+    }
     if "repetitions" in overrides:
         overrides["repetitions"] = {**scale.repetitions, **overrides["repetitions"]}
     if "participants" in overrides:
@@ -99,8 +102,9 @@ def plan_cohort(cfg: dict[str, Any]) -> CohortPlan:
         ages = rng.permutation(_ages(rng, n, *spec["age"]))
         declined = set(rng.choice(n, size=int(round(spec["no_consent"] * frac)), replace=False).tolist())
         consenting = [i for i in range(n) if i not in declined]
-        turned_away = rng.choice(consenting, size=min(len(consenting), int(round(spec["not_facing"] * frac))),
-                                 replace=False)
+        turned_away = rng.choice(
+            consenting, size=min(len(consenting), int(round(spec["not_facing"] * frac))), replace=False
+        )
         turned_tasks = {int(i): str(rng.choice(SIMULATED_TASKS)) for i in turned_away}
         for i in range(n):
             pid = f"{ID_PREFIX[group]}{i + 1:03d}"

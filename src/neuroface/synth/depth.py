@@ -20,11 +20,24 @@ from neuroface.realsense.camera import Extrinsics, Intrinsics
 
 #: Head points beyond the landmarks, in units of the outer eye-corner distance, in the face
 #: frame (x along 36->45, y down the face, z away from the camera; origin between 39 and 42).
-_HEAD_RING = np.array([
-    [-1.05, -1.05, 0.75], [-0.6, -1.35, 0.45], [0.0, -1.45, 0.35], [0.6, -1.35, 0.45], [1.05, -1.05, 0.75],
-    [-1.2, -0.35, 0.9], [1.2, -0.35, 0.9], [-1.15, 0.5, 0.95], [1.15, 0.5, 0.95],
-    [-0.8, 1.6, 0.8], [0.0, 1.75, 0.6], [0.8, 1.6, 0.8], [-0.45, 2.2, 0.7], [0.45, 2.2, 0.7],
-])
+_HEAD_RING = np.array(
+    [
+        [-1.05, -1.05, 0.75],
+        [-0.6, -1.35, 0.45],
+        [0.0, -1.45, 0.35],
+        [0.6, -1.35, 0.45],
+        [1.05, -1.05, 0.75],
+        [-1.2, -0.35, 0.9],
+        [1.2, -0.35, 0.9],
+        [-1.15, 0.5, 0.95],
+        [1.15, 0.5, 0.95],
+        [-0.8, 1.6, 0.8],
+        [0.0, 1.75, 0.6],
+        [0.8, 1.6, 0.8],
+        [-0.45, 2.2, 0.7],
+        [0.45, 2.2, 0.7],
+    ]
+)
 _CAVITY_DEPTH = 0.3  # mouth cavity this many eye-distances behind the inner lips
 
 
@@ -73,8 +86,9 @@ def triangles(neutral: np.ndarray) -> np.ndarray:
     return _triangles(np.ascontiguousarray(local).tobytes())
 
 
-def render_depth(points_color_mm: np.ndarray, tris: np.ndarray, scene: DepthScene,
-                 rng: np.random.Generator) -> np.ndarray:
+def render_depth(
+    points_color_mm: np.ndarray, tris: np.ndarray, scene: DepthScene, rng: np.random.Generator
+) -> np.ndarray:
     """Depth frame ``(H, W) uint16`` (raw units) of a face whose landmarks are ``points_color_mm``
     ``(68, 3)`` in the colour camera frame."""
     intr = scene.intrinsics
@@ -90,7 +104,7 @@ def render_depth(points_color_mm: np.ndarray, tris: np.ndarray, scene: DepthScen
     pix = geometry.project(verts_d, intr).astype(np.float64)
     z = np.full((intr.height, intr.width), np.inf)
     _rasterise(z, pix, verts_d[:, 2], all_tris)
-    yy, xx = np.mgrid[0:intr.height, 0:intr.width]
+    yy, xx = np.mgrid[0 : intr.height, 0 : intr.width]
     wall = scene.wall_mm + 0.15 * (yy - intr.height / 2)  # a slightly tilted wall
     z = np.where(np.isfinite(z), z, wall)
     z = z + rng.normal(0.0, 1.0, z.shape) * scene.noise_at_500mm * (z / 500.0) ** 2
@@ -109,7 +123,7 @@ def _rasterise(zbuf: np.ndarray, pix: np.ndarray, depth: np.ndarray, tris: np.nd
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w - 1), min(y1, h - 1)
         if x0 > x1 or y0 > y1:
             continue
-        ys, xs = np.mgrid[y0:y1 + 1, x0:x1 + 1]
+        ys, xs = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
         m = np.array([[p[0, 0] - p[2, 0], p[1, 0] - p[2, 0]], [p[0, 1] - p[2, 1], p[1, 1] - p[2, 1]]])
         det = np.linalg.det(m)
         if abs(det) < 1e-9:
@@ -121,5 +135,5 @@ def _rasterise(zbuf: np.ndarray, pix: np.ndarray, depth: np.ndarray, tris: np.nd
         l2 = 1 - l0 - l1
         inside = (l0 >= -1e-9) & (l1 >= -1e-9) & (l2 >= -1e-9)
         zz = l0 * depth[a] + l1 * depth[b] + l2 * depth[c]
-        view = zbuf[y0:y1 + 1, x0:x1 + 1]
+        view = zbuf[y0 : y1 + 1, x0 : x1 + 1]
         np.minimum(view, np.where(inside, zz, np.inf), out=view)

@@ -13,7 +13,6 @@ same config gives byte-identical files in any order of execution.
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from neuroface import landmarks as lm
-from neuroface.io import atomic_path, write_table
+from neuroface.io import atomic_dir, atomic_path, write_table
 from neuroface.realsense import geometry
 from neuroface.realsense.camera import Distortion, Extrinsics, Intrinsics
 from neuroface.realsense.writer import BagWriter, StreamSpec
@@ -54,20 +53,50 @@ def sample_rig(rng: np.random.Generator) -> Rig:
     coefficients, as these cameras' colour streams often report; the model names are kept)."""
     jitter = lambda s: float(rng.normal(0.0, s))  # noqa: E731
     if rng.random() < 0.7:
-        color = Intrinsics(640, 480, 320.0 + jitter(2), 240.0 + jitter(2), 615.0 + jitter(4), 615.0 + jitter(4),
-                           Distortion.INVERSE_BROWN_CONRADY)
-        depth = Intrinsics(640, 480, 319.5 + jitter(2), 239.0 + jitter(2), 383.5 + jitter(3), 383.5 + jitter(3),
-                           Distortion.BROWN_CONRADY)
+        color = Intrinsics(
+            640,
+            480,
+            320.0 + jitter(2),
+            240.0 + jitter(2),
+            615.0 + jitter(4),
+            615.0 + jitter(4),
+            Distortion.INVERSE_BROWN_CONRADY,
+        )
+        depth = Intrinsics(
+            640,
+            480,
+            319.5 + jitter(2),
+            239.0 + jitter(2),
+            383.5 + jitter(3),
+            383.5 + jitter(3),
+            Distortion.BROWN_CONRADY,
+        )
         rot = np.array([jitter(0.001), jitter(0.002), jitter(0.001), 1.0])
-        return Rig("Intel RealSense D435", color, depth,
-                   Extrinsics.from_quaternion(rot, np.array([0.0148 + jitter(2e-4), jitter(1e-4), jitter(3e-4)])))
-    color = Intrinsics(640, 480, 310.0 + jitter(3), 245.0 + jitter(3), 617.0 + jitter(4), 617.0 + jitter(4),
-                       Distortion.BROWN_CONRADY)
-    depth = Intrinsics(640, 480, 312.0 + jitter(2), 247.0 + jitter(2), 475.0 + jitter(3), 475.0 + jitter(3),
-                       Distortion.INVERSE_BROWN_CONRADY)
+        return Rig(
+            "Intel RealSense D435",
+            color,
+            depth,
+            Extrinsics.from_quaternion(rot, np.array([0.0148 + jitter(2e-4), jitter(1e-4), jitter(3e-4)])),
+        )
+    color = Intrinsics(
+        640, 480, 310.0 + jitter(3), 245.0 + jitter(3), 617.0 + jitter(4), 617.0 + jitter(4), Distortion.BROWN_CONRADY
+    )
+    depth = Intrinsics(
+        640,
+        480,
+        312.0 + jitter(2),
+        247.0 + jitter(2),
+        475.0 + jitter(3),
+        475.0 + jitter(3),
+        Distortion.INVERSE_BROWN_CONRADY,
+    )
     rot = np.array([jitter(0.002), jitter(0.003), jitter(0.001), 1.0])
-    return Rig("Intel RealSense SR300", color, depth,
-               Extrinsics.from_quaternion(rot, np.array([0.0257 + jitter(3e-4), 0.0007 + jitter(1e-4), 0.004 + jitter(3e-4)])))
+    return Rig(
+        "Intel RealSense SR300",
+        color,
+        depth,
+        Extrinsics.from_quaternion(rot, np.array([0.0257 + jitter(3e-4), 0.0007 + jitter(1e-4), 0.004 + jitter(3e-4)])),
+    )
 
 
 @dataclass(frozen=True)
@@ -101,30 +130,50 @@ def participant(plan: CohortPlan, participant_id: str, disease_model: DiseaseMod
     )
     identity = sample_identity(rng, str(row["sex"]))
     disease = (disease_model or DiseaseModel()).sample(str(row["group"]), rng)
-    return Participant(participant_id, str(row["group"]), sample_rig(rng), FaceRenderer(base, appearance),
-                       identity, disease, float(rng.uniform(320, 580)))
+    return Participant(
+        participant_id,
+        str(row["group"]),
+        sample_rig(rng),
+        FaceRenderer(base, appearance),
+        identity,
+        disease,
+        float(rng.uniform(320, 580)),
+    )
 
 
 def write_tables(plan: CohortPlan, out_dir: str | Path) -> None:
     """``participants.tsv`` and ``recordings.tsv`` (bag paths relative to the tables)."""
     out = Path(out_dir)
-    write_table(plan.participants.assign(consent_share=plan.participants["consent_share"].map(str).str.lower()),
-                out / "participants.tsv")
-    write_table(plan.recordings.assign(faces_camera=plan.recordings["faces_camera"].map(str).str.lower()),
-                out / "recordings.tsv")
+    write_table(
+        plan.participants.assign(consent_share=plan.participants["consent_share"].map(str).str.lower()),
+        out / "participants.tsv",
+    )
+    write_table(
+        plan.recordings.assign(faces_camera=plan.recordings["faces_camera"].map(str).str.lower()),
+        out / "recordings.tsv",
+    )
 
 
-def synthesize_recording(plan: CohortPlan, recording_id: str, bag_path: str | Path, truth_path: str | Path,
-                         progress: bool = True) -> dict[str, float]:
+def synthesize_recording(
+    plan: CohortPlan, recording_id: str, bag_path: str | Path, truth_path: str | Path, progress: bool = True
+) -> dict[str, float]:
     """Write one recording's ``.bag`` and its ground truth; returns timing numbers."""
     rec = plan.recordings.set_index("recording_id").loc[recording_id]
     who = participant(plan, str(rec["participant_id"]))
     rng = np.random.default_rng(sub_seed(plan.seed, "recording", recording_id))
     scale = plan.scale
     task = str(rec["task"])
-    traj = simulate(who.identity, who.disease, task, fps=scale.fps,
-                    n_repetitions=scale.repetitions.get(task, 1), rng=rng, distance_mm=who.distance_mm,
-                    facing_camera=bool(rec["faces_camera"]), duration_s=scale.rest_seconds)
+    traj = simulate(
+        who.identity,
+        who.disease,
+        task,
+        fps=scale.fps,
+        n_repetitions=scale.repetitions.get(task, 1),
+        rng=rng,
+        distance_mm=who.distance_mm,
+        facing_camera=bool(rec["faces_camera"]),
+        duration_s=scale.rest_seconds,
+    )
     n = len(traj.times_s)
     keep = np.ones(n, dtype=bool)
     keep[1:-1] &= rng.random(n - 2) >= DROP_PROBABILITY  # lost frames keep their numbers' gap
@@ -139,23 +188,40 @@ def synthesize_recording(plan: CohortPlan, recording_id: str, bag_path: str | Pa
     tris = depth_render.triangles(who.identity.landmarks)
     device = {"Name": rig.model, "Serial Number": f"{sub_seed(plan.seed, 'serial', who.participant_id) % 10**12:012d}"}
     frames = np.flatnonzero(keep)
-    with BagWriter(bag_path, StreamSpec(rig.color, int(round(scale.fps))), StreamSpec(rig.depth, int(round(scale.fps))),
-                   rig.depth_to_color, 0.001, device_info=device) as writer:
+    with BagWriter(
+        bag_path,
+        StreamSpec(rig.color, int(round(scale.fps))),
+        StreamSpec(rig.depth, int(round(scale.fps))),
+        rig.depth_to_color,
+        0.001,
+        device_info=device,
+    ) as writer:
         for i in tqdm(frames, desc=recording_id, disable=not progress, mininterval=5):
-            writer.write_depth(int(depth_numbers[i]), float(stamps[i]), depth_render.render_depth(traj.camera[i], tris, scene, rng))
+            writer.write_depth(
+                int(depth_numbers[i]), float(stamps[i]), depth_render.render_depth(traj.camera[i], tris, scene, rng)
+            )
             writer.write_color(int(numbers[i]), float(stamps[i]), who.renderer.render(pts2d[i], rng))
     position = np.cumsum(keep)  # 1-based position of each simulated frame among the kept ones
-    reps = np.array([(position[s] if keep[s] else position[s] + 1, position[e]) for s, e in traj.repetitions],
-                    dtype=np.int64).reshape(-1, 2)
+    reps = np.array(
+        [(position[s] if keep[s] else position[s] + 1, position[e]) for s, e in traj.repetitions], dtype=np.int64
+    ).reshape(-1, 2)
     with atomic_path(truth_path) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, frame_number=numbers[keep], timestamp_ms=stamps[keep],
-                            landmarks_2d=pts2d[keep].astype(np.float32), landmarks_3d=traj.camera[keep].astype(np.float32),
-                            repetitions=reps, group=who.group, task=task)
+        np.savez_compressed(
+            fh,
+            frame_number=numbers[keep],
+            timestamp_ms=stamps[keep],
+            landmarks_2d=pts2d[keep].astype(np.float32),
+            landmarks_3d=traj.camera[keep].astype(np.float32),
+            repetitions=reps,
+            group=who.group,
+            task=task,
+        )
     return {"frames": float(keep.sum())}
 
 
-def write_labels(plan: CohortPlan, truth_files: dict[str, str | Path], segmentation_csv: str | Path,
-                 annotation_dir: str | Path) -> None:
+def write_labels(
+    plan: CohortPlan, truth_files: dict[str, str | Path], segmentation_csv: str | Path, annotation_dir: str | Path
+) -> None:
     """NeuroFace-style segmentation (with observer jitter) and manual annotations (with noise).
 
     Annotated frames per participant are spread over their recordings and, within each, over
@@ -171,7 +237,7 @@ def write_labels(plan: CohortPlan, truth_files: dict[str, str | Path], segmentat
         rng = np.random.default_rng(sub_seed(plan.seed, "labels", pid))
         quota = np.full(len(rids), plan.scale.annotations_per_participant // len(rids))
         quota[: plan.scale.annotations_per_participant % len(rids)] += 1
-        for rid, k in zip(rids, quota):
+        for rid, k in zip(rids, quota, strict=True):
             truth = np.load(truth_files[rid])
             n = len(truth["frame_number"])
             for r, (start, end) in enumerate(truth["repetitions"], start=1):
@@ -199,12 +265,12 @@ def write_labels(plan: CohortPlan, truth_files: dict[str, str | Path], segmentat
             seg.loc[i, ["start", "end", "Number of Frames"]] = (start, end, end - start + 1)
             prev_end = end
     write_table(seg, segmentation_csv)
-    with atomic_path(out_dir) as tmp:
-        tmp.unlink()
-        tmp.mkdir()
+    with atomic_dir(out_dir) as tmp:
         for rid, table in staged.items():
             table.to_csv(tmp / f"{rid}.txt", index=False)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-    log.info("segmentation: %d repetitions; annotations: %d frames in %d recordings", len(seg),
-             sum(len(t) for t in staged.values()), len(staged))
+    log.info(
+        "segmentation: %d repetitions; annotations: %d frames in %d recordings",
+        len(seg),
+        sum(len(t) for t in staged.values()),
+        len(staged),
+    )
