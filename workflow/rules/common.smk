@@ -67,7 +67,7 @@ def bag_path(wildcards):
 
 
 def final_outputs():
-    return [
-        "results/inputs/segmentation.tsv",
-        "results/inputs/annotations.parquet",
-    ]
+    outputs = ["results/inputs/segmentation.tsv", "results/inputs/annotations.parquet"]
+    if SYNTHETIC:
+        outputs.append(f"{SYNTH_DIR}/generic")
+    return outputs

@@ -51,3 +51,18 @@ if SYNTHETIC:
             synthetic=config["synthetic"],
         script:
             "../scripts/synthetic_labels.py"
+
+    rule synthetic_generic_corpus:
+        """Generic annotated face crops (healthy, varied poses) for pre-training the demo FAN."""
+        output:
+            directory(f"{SYNTH_DIR}/generic"),
+        log:
+            "logs/synthetic/generic.log",
+        benchmark:
+            "benchmarks/synthetic/generic.tsv"
+        conda:
+            "../../envs/realsense.yaml"
+        params:
+            synthetic=config["synthetic"],
+        script:
+            "../scripts/synthetic_generic_corpus.py"

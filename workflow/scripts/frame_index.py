@@ -9,6 +9,10 @@ snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
 reader = open_bag(snakemake.input.bag, snakemake.params.backend)
 table = frame_index(reader, snakemake.params.tolerance_ms)
-log.info("%s: %d colour frames, %d without a depth partner", snakemake.input.bag, len(table),
-         int(table["depth_frame_number"].isna().sum()))
+log.info(
+    "%s: %d colour frames, %d without a depth partner",
+    snakemake.input.bag,
+    len(table),
+    int(table["depth_frame_number"].isna().sum()),
+)
 write_table(table, snakemake.output[0])

@@ -11,5 +11,6 @@ from neuroface.synth.generate import write_labels
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])
 truth = {Path(p).stem: p for p in snakemake.input.truth}
-write_labels(plan_cohort(snakemake.params.synthetic), truth, snakemake.output.segmentation,
-             snakemake.output.annotations)
+write_labels(
+    plan_cohort(snakemake.params.synthetic), truth, snakemake.output.segmentation, snakemake.output.annotations
+)

@@ -19,7 +19,12 @@ tables.check_segments_within(segmentation, n_frames, inp.segmentation)
 annotations = tables.read_annotation_dir(inp.annotations, recordings)
 for recording_id, part in annotations.groupby("recording_id"):
     tables.check_annotations_within(part, n_frames[recording_id], part["source"].iloc[0])
-log.info("%d repetitions in %d recordings; %d annotated frames in %d recordings", len(segmentation),
-         segmentation["recording_id"].nunique(), len(annotations), annotations["recording_id"].nunique())
+log.info(
+    "%d repetitions in %d recordings; %d annotated frames in %d recordings",
+    len(segmentation),
+    segmentation["recording_id"].nunique(),
+    len(annotations),
+    annotations["recording_id"].nunique(),
+)
 write_table(segmentation, snakemake.output.segmentation)
 write_table(annotations, snakemake.output.annotations)

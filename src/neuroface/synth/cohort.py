@@ -45,7 +45,9 @@ PRESETS: dict[str, Scale] = {
         50.0, {"BBP": 10, "OPEN": 5, "SPREAD": 5}, {g: v["n"] for g, v in NEUROFACE.items()}, 20.0, 96, 3000
     ),
     # Same participants and tasks, fewer repetitions and frames: the whole workflow in ~15 min on 2 cores.
-    "demo": Scale(6.0, {"BBP": 4, "OPEN": 3, "SPREAD": 3}, {g: v["n"] for g, v in NEUROFACE.items()}, 3.0, 24, 600),
+    "demo": Scale(
+        5.0, {"BBP": 3, "OPEN": 3, "SPREAD": 3}, {g: v["n"] for g, v in NEUROFACE.items()}, 2.0, 24, 600
+    ),
 }
 
 

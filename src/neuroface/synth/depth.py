@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
@@ -102,38 +103,33 @@ def render_depth(
     all_tris = np.vstack([tris, cavity_tris])
     verts_d = geometry.transform(verts / 1000.0, scene.color_to_depth).astype(np.float64) * 1000.0
     pix = geometry.project(verts_d, intr).astype(np.float64)
-    z = np.full((intr.height, intr.width), np.inf)
+    yy, xx = np.mgrid[0 : intr.height, 0 : intr.width].astype(np.float32)
+    z = scene.wall_mm + np.float32(0.15) * (yy - intr.height / 2)  # a slightly tilted wall
     _rasterise(z, pix, verts_d[:, 2], all_tris)
-    yy, xx = np.mgrid[0 : intr.height, 0 : intr.width]
-    wall = scene.wall_mm + 0.15 * (yy - intr.height / 2)  # a slightly tilted wall
-    z = np.where(np.isfinite(z), z, wall)
-    z = z + rng.normal(0.0, 1.0, z.shape) * scene.noise_at_500mm * (z / 500.0) ** 2
-    raw = np.round(z / (scene.depth_scale * 1000.0))
-    raw[rng.random(raw.shape) < scene.hole_fraction] = 0
+    z += rng.standard_normal(z.shape, dtype=np.float32) * np.float32(scene.noise_at_500mm) * (z / np.float32(500.0)) ** 2
+    raw = np.round(z / np.float32(scene.depth_scale * 1000.0))
+    raw[rng.random(raw.shape, dtype=np.float32) < scene.hole_fraction] = 0
     return np.clip(raw, 0, 65535).astype(np.uint16)
 
 
 def _rasterise(zbuf: np.ndarray, pix: np.ndarray, depth: np.ndarray, tris: np.ndarray) -> None:
-    """Z-buffer triangles: linear interpolation of depth over each triangle's pixels."""
+    """Draw triangles into ``zbuf`` (mm, float32), depth interpolated linearly in the image.
+
+    Painter's algorithm: triangles are filled far to near into an id map (OpenCV's polygon
+    fill), then each covered pixel takes its triangle's depth plane.
+    """
     h, w = zbuf.shape
-    for a, b, c in tris:
-        p = pix[[a, b, c]]
-        x0, y0 = np.floor(p.min(axis=0)).astype(int)
-        x1, y1 = np.ceil(p.max(axis=0)).astype(int)
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w - 1), min(y1, h - 1)
-        if x0 > x1 or y0 > y1:
-            continue
-        ys, xs = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
-        m = np.array([[p[0, 0] - p[2, 0], p[1, 0] - p[2, 0]], [p[0, 1] - p[2, 1], p[1, 1] - p[2, 1]]])
-        det = np.linalg.det(m)
-        if abs(det) < 1e-9:
-            continue
-        inv = np.linalg.inv(m)
-        dx, dy = xs - p[2, 0], ys - p[2, 1]
-        l0 = inv[0, 0] * dx + inv[0, 1] * dy
-        l1 = inv[1, 0] * dx + inv[1, 1] * dy
-        l2 = 1 - l0 - l1
-        inside = (l0 >= -1e-9) & (l1 >= -1e-9) & (l2 >= -1e-9)
-        zz = l0 * depth[a] + l1 * depth[b] + l2 * depth[c]
-        view = zbuf[y0 : y1 + 1, x0 : x1 + 1]
-        np.minimum(view, np.where(inside, zz, np.inf), out=view)
+    corners = pix[tris]  # (F, 3, 2)
+    ones = np.ones((len(tris), 3, 1))
+    system = np.concatenate([corners, ones], axis=2)  # rows (x, y, 1) per corner
+    ok = np.abs(np.linalg.det(system)) > 1e-6
+    planes = np.zeros((len(tris) + 1, 3))
+    planes[1:][ok] = np.linalg.solve(system[ok], depth[tris][ok][..., None])[..., 0]  # z = a x + b y + c
+    ids = np.zeros((h, w), dtype=np.int32)
+    order = np.argsort(-depth[tris].mean(axis=1))
+    fixed = np.round(corners * 16).astype(np.int32)  # 4 fractional bits
+    for t in order[ok[order]]:
+        cv2.fillConvexPoly(ids, fixed[t], int(t) + 1, lineType=cv2.LINE_8, shift=4)
+    ys, xs = np.nonzero(ids)
+    p = planes[ids[ys, xs]]
+    zbuf[ys, xs] = (p[:, 0] * xs + p[:, 1] * ys + p[:, 2]).astype(np.float32)

@@ -98,31 +98,31 @@ class DiseaseModel:
     distributions by mean and shape (smaller = wider, more mass near 0).
     """
 
-    #: PS weakness ~ Beta(mean, concentration): default Beta(1.5, 3.5), ~15 % below 0.1.
-    ps_weakness_mean: float = 0.3
-    ps_weakness_concentration: float = 5.0
+    #: PS weakness ~ Beta(mean, concentration): default Beta(0.77, 2.73), ~35 % below 0.1.
+    ps_weakness_mean: float = 0.22
+    ps_weakness_concentration: float = 3.5
     #: PS corner droop (mm) = per_weakness * weakness + N(0, sd), clipped at 0.
     ps_droop_mm_per_weakness: float = 6.0
     ps_droop_sd_mm: float = 0.5
     #: PS mild slowing ~ Gamma(mean, shape).
     ps_slowness_mean: float = 0.08
     ps_slowness_shape: float = 1.5
-    #: ALS slowness ~ Gamma(mean, shape): default ~16 % below 0.1, capped at slowness_max.
-    als_slowness_mean: float = 0.35
-    als_slowness_shape: float = 1.5
+    #: ALS slowness ~ Gamma(mean, shape): default ~30 % below 0.1, capped at slowness_max.
+    als_slowness_mean: float = 0.25
+    als_slowness_shape: float = 1.1
     slowness_max: float = 1.5
-    #: ALS range reduction ~ Beta(mean, concentration): default Beta(1.5, 4.5).
-    als_range_reduction_mean: float = 0.25
-    als_range_reduction_concentration: float = 6.0
+    #: ALS range reduction ~ Beta(mean, concentration): default Beta(0.72, 3.28).
+    als_range_reduction_mean: float = 0.18
+    als_range_reduction_concentration: float = 4.0
     #: ALS rounding reduction ~ Beta(mean, concentration).
     als_rounding_reduction_mean: float = 0.3
     als_rounding_reduction_concentration: float = 5.0
     #: Correlation of the three ALS knobs (Gaussian copula on one bulbar severity).
     als_severity_correlation: float = 0.6
     #: Natural variation, all groups: SD of log(rate), SD of expressivity, SD of asymmetry.
-    rate_log_sd: float = 0.1
+    rate_log_sd: float = 0.15
     expressivity_sd: float = 0.05
-    natural_asymmetry_sd: float = 0.04
+    natural_asymmetry_sd: float = 0.07
 
     def sample(self, group: str, rng: np.random.Generator) -> DiseaseParams:
         """Draw one participant's parameters for ``group`` ("HC", "PS" or "ALS")."""
@@ -131,7 +131,7 @@ class DiseaseModel:
         natural = dict(
             rate=float(np.exp(self.rate_log_sd * rng.normal())),
             expressivity=float(np.clip(1.0 + self.expressivity_sd * rng.normal(), 0.85, 1.15)),
-            natural_asymmetry=float(np.clip(self.natural_asymmetry_sd * rng.normal(), -0.12, 0.12)),
+            natural_asymmetry=float(np.clip(self.natural_asymmetry_sd * rng.normal(), -0.2, 0.2)),
         )
         if group == "HC":
             return DiseaseParams("HC", **natural)

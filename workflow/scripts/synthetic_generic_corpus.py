@@ -1,0 +1,12 @@
+"""Rule synthetic_generic_corpus."""
+
+import _bootstrap  # noqa: F401
+
+from neuroface.io import setup_logging
+from neuroface.synth.cohort import scale_from_config
+from neuroface.synth.corpus import make_corpus
+
+snakemake = globals()["snakemake"]
+setup_logging(snakemake.log[0])
+cfg = snakemake.params.synthetic
+make_corpus(scale_from_config(cfg).generic_images, int(cfg["seed"]), snakemake.output[0])
