@@ -15,6 +15,7 @@ include: "workflow/rules/common.smk"
 
 wildcard_constraints:
     recording="|".join(RECORDING_IDS),
+    participant="|".join(PARTICIPANT_IDS),
 
 
 include: "workflow/rules/synthetic.smk"

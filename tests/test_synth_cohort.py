@@ -17,8 +17,14 @@ from neuroface.synth.cohort import plan_cohort
 from neuroface.synth.corpus import convention_shift, make_corpus
 from neuroface.synth.motion import simulate
 
-SMALL = {"preset": "demo", "seed": 7, "participants": {"HC": 2, "PS": 2, "ALS": 2},
-         "repetitions": {"BBP": 1, "OPEN": 1, "SPREAD": 1}, "rest_seconds": 1.0, "annotations_per_participant": 8}
+SMALL = {
+    "preset": "demo",
+    "seed": 7,
+    "participants": {"HC": 2, "PS": 2, "ALS": 2},
+    "repetitions": {"BBP": 1, "OPEN": 1, "SPREAD": 1},
+    "rest_seconds": 1.0,
+    "annotations_per_participant": 8,
+}
 
 
 def test_default_cohort_counts_match_neuroface():
@@ -98,8 +104,9 @@ def test_ground_truth_is_self_consistent(small_cohort):
         reader = open_bag(out / "bags" / f"{rid}.bag")
         rec = reader.recording
         for i, frame in enumerate(reader.frames("depth")):
-            aligned = geometry.align_depth_to_color(frame.data, rec.depth_scale, rec.depth.intrinsics,
-                                                    rec.depth_to_color, rec.color.intrinsics)
+            aligned = geometry.align_depth_to_color(
+                frame.data, rec.depth_scale, rec.depth.intrinsics, rec.depth_to_color, rec.color.intrinsics
+            )
             px = np.round(truth["landmarks_2d"][i]).astype(int)
             patch = np.stack([aligned[px[:, 1] + dy, px[:, 0] + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
             z = np.array([np.median(c[c > 0]) if (c > 0).any() else np.nan for c in patch.T]) * rec.depth_scale * 1000
@@ -170,3 +177,10 @@ def test_generic_corpus_uses_its_own_annotation_convention(tmp_path):
     shifted = convention_shift(pts)
     moved = np.linalg.norm(shifted - pts, axis=1)
     assert moved[list(lm.JAW)].min() > 3.9 and moved[list(lm.EYES)].max() == 0
+
+
+def test_disease_knobs_are_set_from_the_config():
+    default = generate.participant(plan_cohort(SMALL), "N001").disease
+    assert default.natural_asymmetry != 0
+    plan = plan_cohort({**SMALL, "disease": {"natural_asymmetry_sd": 0.0}})
+    assert generate.participant(plan, "N001").disease.natural_asymmetry == 0

@@ -34,8 +34,8 @@ def test_dry_run_plans_the_default_dag(workdir):
     result = snakemake("-n", "-d", str(workdir))
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
-    # 45 participants x 4 tasks, as the synthetic cohort is planned
-    for rule, count in [("synthetic_recording", 180), ("frame_index", 180), ("validate_inputs", 1)]:
+    # one job per participant of the 45 the synthetic cohort plans
+    for rule, count in [("synthetic_participant", 45), ("frame_index", 45), ("validate_inputs", 1)]:
         assert any(line.split()[:2] == [rule, str(count)] for line in out.splitlines()), out
 
 

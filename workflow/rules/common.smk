@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from neuroface.errors import InputError  # noqa: E402
 from neuroface import tables  # noqa: E402
-from neuroface.synth.cohort import plan_cohort  # noqa: E402
+from neuroface.synth.cohort import RECORDING_SUFFIXES, plan_cohort  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
@@ -47,6 +47,7 @@ except InputError as err:
     raise WorkflowError(f"Invalid input: {err}") from None
 
 RECORDING_IDS = sorted(RECORDINGS["recording_id"])
+PARTICIPANT_IDS = sorted(RECORDINGS["participant_id"].unique())
 
 
 def cohort_table(name):
@@ -62,8 +63,10 @@ def cohort_table(name):
     return config["cohort"][name]
 
 
-def bag_path(wildcards):
-    return RECORDINGS.set_index("recording_id").loc[wildcards.recording, "bag"]
+def participant_recordings(wildcards):
+    """Recording id -> .bag path, for one participant's recordings."""
+    rows = RECORDINGS[RECORDINGS["participant_id"] == wildcards.participant]
+    return dict(zip(rows["recording_id"], rows["bag"], strict=True))
 
 
 def final_outputs():

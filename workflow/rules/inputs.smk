@@ -3,18 +3,19 @@
 
 
 rule frame_index:
-    """Colour frames of one recording with their frame numbers, timestamps and paired depth frame."""
+    """Colour frames of a participant's recordings: frame numbers, timestamps, paired depth frame."""
     input:
-        bag=bag_path,
+        bags=lambda wc: list(participant_recordings(wc).values()),
     output:
-        "results/inputs/frames/{recording}.tsv",
+        "results/inputs/frames/{participant}.tsv",
     log:
-        "logs/inputs/frames/{recording}.log",
+        "logs/inputs/frames/{participant}.log",
     benchmark:
-        "benchmarks/inputs/frames/{recording}.tsv"
+        "benchmarks/inputs/frames/{participant}.tsv"
     conda:
         "../../envs/realsense.yaml"
     params:
+        recordings=participant_recordings,
         backend=config["realsense"]["backend"],
         tolerance_ms=config["realsense"]["pair_tolerance_ms"],
     script:
@@ -28,7 +29,9 @@ rule validate_inputs:
         recordings=cohort_table("recordings"),
         segmentation=cohort_table("segmentation"),
         annotations=cohort_table("annotations"),
-        frames=expand("results/inputs/frames/{recording}.tsv", recording=RECORDING_IDS),
+        frames=expand(
+            "results/inputs/frames/{participant}.tsv", participant=PARTICIPANT_IDS
+        ),
     output:
         segmentation="results/inputs/segmentation.tsv",
         annotations="results/inputs/annotations.parquet",

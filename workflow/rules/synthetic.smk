@@ -18,21 +18,27 @@ if SYNTHETIC:
         script:
             "../scripts/synthetic_tables.py"
 
-    rule synthetic_recording:
-        """One RealSense recording (colour + depth .bag) and its ground truth."""
+    rule synthetic_participant:
+        """All RealSense recordings (colour + depth .bag) of one participant, with ground truth."""
         output:
-            bag=f"{SYNTH_DIR}/bags/{{recording}}.bag",
-            truth=f"{SYNTH_DIR}/truth/{{recording}}.npz",
+            bags=expand(
+                f"{SYNTH_DIR}/bags/{{{{participant}}}}_{{suffix}}.bag",
+                suffix=RECORDING_SUFFIXES,
+            ),
+            truth=expand(
+                f"{SYNTH_DIR}/truth/{{{{participant}}}}_{{suffix}}.npz",
+                suffix=RECORDING_SUFFIXES,
+            ),
         log:
-            "logs/synthetic/recordings/{recording}.log",
+            "logs/synthetic/participants/{participant}.log",
         benchmark:
-            "benchmarks/synthetic/recordings/{recording}.tsv"
+            "benchmarks/synthetic/participants/{participant}.tsv"
         conda:
             "../../envs/realsense.yaml"
         params:
             synthetic=config["synthetic"],
         script:
-            "../scripts/synthetic_recording.py"
+            "../scripts/synthetic_participant.py"
 
     rule synthetic_labels:
         """Repetition segmentation (NeuroFace CSV) and manual annotations (Landmarks_gt)."""

@@ -1,7 +1,5 @@
 """Rule validate_inputs: segmentation and annotations, checked against every recording's frames."""
 
-from pathlib import Path
-
 import _bootstrap  # noqa: F401
 import pandas as pd
 
@@ -13,7 +11,8 @@ log = setup_logging(snakemake.log[0])
 inp = snakemake.input
 participants = tables.read_participants(inp.participants)
 recordings = tables.read_recordings(inp.recordings, participants)
-n_frames = {Path(f).stem: len(pd.read_csv(f, sep="\t")) for f in inp.frames}
+frames = pd.concat([pd.read_csv(f, sep="\t") for f in inp.frames], ignore_index=True)
+n_frames = frames.groupby("recording_id").size().to_dict()
 segmentation = tables.read_segmentation(inp.segmentation, recordings)
 tables.check_segments_within(segmentation, n_frames, inp.segmentation)
 annotations = tables.read_annotation_dir(inp.annotations, recordings)

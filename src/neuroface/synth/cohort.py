@@ -25,6 +25,8 @@ NEUROFACE = {
 }
 
 SIMULATED_TASKS = ("BBP", "OPEN", "SPREAD", "REST")
+#: Recording ids are ``<participant>_<suffix>``, as NeuroFace video names (``A002_02_BBP_NORMAL``).
+RECORDING_SUFFIXES = tuple(f"{k:02d}_{task}_NORMAL" for k, task in enumerate(SIMULATED_TASKS, start=1))
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,7 @@ PRESETS: dict[str, Scale] = {
         50.0, {"BBP": 10, "OPEN": 5, "SPREAD": 5}, {g: v["n"] for g, v in NEUROFACE.items()}, 20.0, 96, 3000
     ),
     # Same participants and tasks, fewer repetitions and frames: the whole workflow in ~15 min on 2 cores.
-    "demo": Scale(
-        5.0, {"BBP": 3, "OPEN": 3, "SPREAD": 3}, {g: v["n"] for g, v in NEUROFACE.items()}, 2.0, 24, 600
-    ),
+    "demo": Scale(5.0, {"BBP": 3, "OPEN": 3, "SPREAD": 3}, {g: v["n"] for g, v in NEUROFACE.items()}, 2.0, 24, 600),
 }
 
 
@@ -57,6 +57,7 @@ class CohortPlan:
     seed: int
     participants: pd.DataFrame = field(repr=False)
     recordings: pd.DataFrame = field(repr=False)
+    disease: dict[str, float] = field(default_factory=dict)  # DiseaseModel overrides
 
 
 def scale_from_config(cfg: dict[str, Any]) -> Scale:
@@ -111,9 +112,9 @@ def plan_cohort(cfg: dict[str, Any]) -> CohortPlan:
         for i in range(n):
             pid = f"{ID_PREFIX[group]}{i + 1:03d}"
             people.append((pid, group, str(sex[i]), float(ages[i]), i not in declined))
-            for k, task in enumerate(SIMULATED_TASKS, start=1):
-                rid = f"{pid}_{k:02d}_{task}_NORMAL"
+            for task, suffix in zip(SIMULATED_TASKS, RECORDING_SUFFIXES, strict=True):
+                rid = f"{pid}_{suffix}"
                 recs.append((rid, pid, task, f"bags/{rid}.bag", turned_tasks.get(i) != task))
     participants = pd.DataFrame(people, columns=["participant_id", "group", "sex", "age", "consent_share"])
     recordings = pd.DataFrame(recs, columns=["recording_id", "participant_id", "task", "bag", "faces_camera"])
-    return CohortPlan(scale, seed, participants, recordings)
+    return CohortPlan(scale, seed, participants, recordings, dict(cfg.get("disease") or {}))

@@ -106,7 +106,9 @@ def render_depth(
     yy, xx = np.mgrid[0 : intr.height, 0 : intr.width].astype(np.float32)
     z = scene.wall_mm + np.float32(0.15) * (yy - intr.height / 2)  # a slightly tilted wall
     _rasterise(z, pix, verts_d[:, 2], all_tris)
-    z += rng.standard_normal(z.shape, dtype=np.float32) * np.float32(scene.noise_at_500mm) * (z / np.float32(500.0)) ** 2
+    z += (
+        rng.standard_normal(z.shape, dtype=np.float32) * np.float32(scene.noise_at_500mm) * (z / np.float32(500.0)) ** 2
+    )
     raw = np.round(z / np.float32(scene.depth_scale * 1000.0))
     raw[rng.random(raw.shape, dtype=np.float32) < scene.hole_fraction] = 0
     return np.clip(raw, 0, 65535).astype(np.uint16)

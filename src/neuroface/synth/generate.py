@@ -112,7 +112,7 @@ class Participant:
     distance_mm: float
 
 
-def participant(plan: CohortPlan, participant_id: str, disease_model: DiseaseModel | None = None) -> Participant:
+def participant(plan: CohortPlan, participant_id: str) -> Participant:
     """Identity, appearance, disease severity and camera of one participant (deterministic)."""
     row = plan.participants.set_index("participant_id").loc[participant_id]
     rng = np.random.default_rng(sub_seed(plan.seed, "participant", participant_id))
@@ -129,7 +129,7 @@ def participant(plan: CohortPlan, participant_id: str, disease_model: DiseaseMod
         noise_sigma=float(rng.uniform(1.0, 3.0)),
     )
     identity = sample_identity(rng, str(row["sex"]))
-    disease = (disease_model or DiseaseModel()).sample(str(row["group"]), rng)
+    disease = DiseaseModel(**plan.disease).sample(str(row["group"]), rng)
     return Participant(
         participant_id,
         str(row["group"]),
@@ -154,12 +154,29 @@ def write_tables(plan: CohortPlan, out_dir: str | Path) -> None:
     )
 
 
+def synthesize_participant(plan: CohortPlan, participant_id: str, out_dir: str | Path, progress: bool = True) -> int:
+    """Write ``bags/<recording>.bag`` and ``truth/<recording>.npz`` for each of a participant's
+    recordings under ``out_dir``; returns the number of colour frames written."""
+    out = Path(out_dir)
+    who = participant(plan, participant_id)
+    rids = plan.recordings.loc[plan.recordings["participant_id"] == participant_id, "recording_id"]
+    return sum(
+        synthesize_recording(plan, rid, out / "bags" / f"{rid}.bag", out / "truth" / f"{rid}.npz", progress, who)
+        for rid in rids
+    )
+
+
 def synthesize_recording(
-    plan: CohortPlan, recording_id: str, bag_path: str | Path, truth_path: str | Path, progress: bool = True
-) -> dict[str, float]:
-    """Write one recording's ``.bag`` and its ground truth; returns timing numbers."""
+    plan: CohortPlan,
+    recording_id: str,
+    bag_path: str | Path,
+    truth_path: str | Path,
+    progress: bool = True,
+    who: Participant | None = None,
+) -> int:
+    """Write one recording's ``.bag`` and its ground truth; returns the number of colour frames."""
     rec = plan.recordings.set_index("recording_id").loc[recording_id]
-    who = participant(plan, str(rec["participant_id"]))
+    who = who or participant(plan, str(rec["participant_id"]))
     rng = np.random.default_rng(sub_seed(plan.seed, "recording", recording_id))
     scale = plan.scale
     task = str(rec["task"])
@@ -216,7 +233,7 @@ def synthesize_recording(
             group=who.group,
             task=task,
         )
-    return {"frames": float(keep.sum())}
+    return int(keep.sum())
 
 
 def write_labels(
