@@ -24,7 +24,7 @@ def adaptive_wing(
     ratio = theta / epsilon
     a = omega * (1.0 / (1.0 + ratio**power)) * power * ratio ** (power - 1.0) / epsilon
     c = theta * a - omega * torch.log1p(ratio**power)
-    small = omega * torch.log1p((d / epsilon).clamp_min(0) ** power)
+    small = omega * torch.log1p((d / epsilon) ** power)
     return torch.where(d < theta, small, a * d - c)
 
 

@@ -25,6 +25,12 @@ class FANConfig:
     input_size: int = 256
     landmarks: int = 68
 
+    def __post_init__(self) -> None:
+        if self.stacks < 1 or self.features % 4 or self.features < 8:
+            raise ValueError(f"FAN needs >= 1 stack and features divisible by 4, got {self}")
+        if self.input_size % (4 * 2**self.depth):
+            raise ValueError(f"input_size {self.input_size} must be divisible by 4 * 2**depth = {4 * 2**self.depth}")
+
     @property
     def heatmap_size(self) -> int:
         """Heatmap side in pixels: the stem downsamples the input four times."""
@@ -68,11 +74,17 @@ class HourGlass(nn.Module):
     def __init__(self, depth: int, features: int) -> None:
         super().__init__()
         self.depth = depth
-        for level in range(depth, 0, -1):
-            self.add_module(f"b1_{level}", ConvBlock(features, features))
-            self.add_module(f"b2_{level}", ConvBlock(features, features))
-            self.add_module(f"b3_{level}", ConvBlock(features, features))
-        self.add_module("b2_plus_1", ConvBlock(features, features))
+        self._build(depth, features)
+
+    def _build(self, level: int, features: int) -> None:
+        """Register blocks in the order face-alignment does, so state_dicts list keys alike."""
+        self.add_module(f"b1_{level}", ConvBlock(features, features))
+        self.add_module(f"b2_{level}", ConvBlock(features, features))
+        if level > 1:
+            self._build(level - 1, features)
+        else:
+            self.add_module("b2_plus_1", ConvBlock(features, features))
+        self.add_module(f"b3_{level}", ConvBlock(features, features))
 
     def _level(self, level: int, x: torch.Tensor) -> torch.Tensor:
         upper = self._modules[f"b1_{level}"](x)

@@ -1,0 +1,218 @@
+"""FAN against face-alignment (the library that defines it), and its loss against closed forms."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from face_alignment import utils as fa_utils
+from face_alignment.models.fan import FAN as FaceAlignmentFAN
+
+from neuroface import landmarks as lm
+from neuroface.errors import InputError
+from neuroface.fan import heatmaps
+from neuroface.fan.loss import adaptive_wing, loss_weight_map, weighted_adaptive_wing
+from neuroface.fan.model import FAN, FANConfig
+from neuroface.fan.train import Augmentation, Sample, TrainingConfig, make_example, train
+from neuroface.fan.weights import load_fan, load_state_dict, save_fan, verify_checksum
+
+
+def _randomise_batchnorm(model: torch.nn.Module) -> None:
+    gen = torch.Generator().manual_seed(3)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=gen) * 0.2 - 0.1)
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
+
+
+@pytest.fixture(scope="module")
+def fan4_pair():
+    torch.manual_seed(0)
+    theirs = FaceAlignmentFAN(4)
+    _randomise_batchnorm(theirs)
+    ours = FAN(FANConfig())
+    return ours, theirs.eval()
+
+
+def test_state_dict_matches_face_alignment_fan4(fan4_pair):
+    ours, theirs = fan4_pair
+    a, b = ours.state_dict(), theirs.state_dict()
+    assert list(a) == list(b)
+    assert all(a[k].shape == b[k].shape for k in a)
+
+
+def test_same_heatmaps_as_face_alignment_both_ways(fan4_pair):
+    ours, theirs = fan4_pair
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.rand(2, 3, 256, 256, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        mine, ref = ours.eval()(x), theirs(x)
+        assert len(mine) == len(ref) == 4
+        for a, b in zip(mine, ref, strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)  # same operations, same order: identical
+        back = FaceAlignmentFAN(4)
+        back.load_state_dict(ours.state_dict())
+        torch.testing.assert_close(back.eval()(x)[-1], mine[-1], rtol=0, atol=0)
+
+
+def test_small_config_shapes():
+    cfg = FANConfig(stacks=2, features=64, depth=4, input_size=128)
+    out = FAN(cfg)(torch.rand(1, 3, 128, 128))
+    assert [o.shape for o in out] == [(1, 68, 32, 32)] * 2
+    with pytest.raises(ValueError, match="divisible"):
+        FANConfig(input_size=96)
+
+
+def test_decode_matches_get_preds_fromhm():
+    rng = np.random.default_rng(0)
+    hm = rng.random((3, 68, 64, 64)).astype(np.float32)
+    hm[0, 5] = 0
+    hm[0, 5, 0, 10] = 1  # a peak on the border gets no quarter-pixel shift
+    centers, scales = np.array([[320.0, 240], [100, 80], [400, 300]]), np.array([1.5, 0.8, 2.2])
+    for i in range(3):
+        p, p_img, score = fa_utils.get_preds_fromhm(hm[i : i + 1].copy(), centers[i], scales[i])
+        q, q_img, q_score = heatmaps.decode(hm[i : i + 1], centers[i : i + 1], scales[i : i + 1], quantize=True)
+        np.testing.assert_array_equal(q, p)
+        np.testing.assert_array_equal(q_img, p_img)
+        np.testing.assert_array_equal(q_score, score)
+    # unquantised image coordinates differ from face-alignment's integer ones by less than a pixel
+    _, exact, _ = heatmaps.decode(hm[:1], centers[:1], scales[:1])
+    _, p_img, _ = fa_utils.get_preds_fromhm(hm[:1].copy(), centers[0], scales[0])
+    assert np.abs(exact - p_img).max() < 1.0
+
+
+@pytest.mark.parametrize("box", [[200, 150, 380, 360], [-20, -10, 150, 200], [500, 300, 700, 520]])
+def test_crop_matches_face_alignment(box):
+    rng = np.random.default_rng(0)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (480, 640, 3)).astype(np.uint8), (0, 0), 3)
+    center, scale = heatmaps.center_scale(np.array(box, dtype=float))
+    theirs = fa_utils.crop(image, center, scale, 256.0)
+    ours = heatmaps.crop(image, heatmaps.crop_matrix(center, scale, 256), 256)
+    diff = np.abs(theirs.astype(int) - ours.astype(int))
+    assert diff.max() <= 2 and diff.mean() < 0.2  # warpAffine vs resize rounding
+
+
+def test_target_heatmaps_decode_back_to_the_landmarks():
+    rng = np.random.default_rng(1)
+    u = rng.uniform(4, 60, (68, 2))
+    target = heatmaps.target_heatmaps(u, 64)
+    assert target.max() <= 1.0 and target.shape == (68, 64, 64)
+    peak = np.unravel_index(target.reshape(68, -1).argmax(-1), (64, 64))
+    np.testing.assert_array_equal(np.stack(peak[::-1], -1), np.round(u - 0.5))
+    decoded, _, _ = heatmaps.decode(target[None])
+    assert np.abs(decoded[0] - u).max() <= 0.75  # argmax + quarter-pixel refinement
+    sigma = np.sqrt((target[0] * ((np.arange(64) - (u[0, 0] - 0.5)) ** 2)[None, :]).sum() / target[0].sum())
+    assert abs(sigma - heatmaps.SIGMA) < 0.3  # 7x7 patch of sigma 1.75 px
+
+
+def _awing_closed_form(y, p, a=2.1, w=14.0, e=1.0, t=0.5):
+    d = abs(y - p)
+    if d < t:
+        return w * np.log(1 + (d / e) ** (a - y))
+    big_a = w * (1 / (1 + (t / e) ** (a - y))) * (a - y) * (t / e) ** (a - y - 1) / e
+    return big_a * d - (t * big_a - w * np.log(1 + (t / e) ** (a - y)))
+
+
+@pytest.mark.parametrize(("y", "p"), [(0.0, 0.1), (0.0, 0.7), (1.0, 0.9), (1.0, 0.2), (0.5, 0.5), (0.3, -0.4)])
+def test_adaptive_wing_closed_form(y, p):
+    got = adaptive_wing(torch.tensor([p], dtype=torch.float64), torch.tensor([y], dtype=torch.float64))
+    assert got.item() == pytest.approx(_awing_closed_form(y, p), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("y", [0.0, 0.4, 1.0])
+def test_adaptive_wing_is_continuous_and_smooth_at_theta(y):
+    eps = 1e-7
+    p = torch.tensor([y - 0.5 + eps, y - 0.5 - eps], dtype=torch.float64, requires_grad=True)
+    loss = adaptive_wing(p, torch.full((2,), y, dtype=torch.float64))
+    assert abs(loss[0].item() - loss[1].item()) < 1e-5
+    loss.sum().backward()
+    assert abs(p.grad[0].item() - p.grad[1].item()) < 1e-4
+    z = torch.tensor([y], dtype=torch.float64, requires_grad=True)
+    adaptive_wing(z, torch.tensor([y], dtype=torch.float64)).sum().backward()
+    assert torch.isfinite(z.grad).all()  # d = 0
+
+
+def test_weight_map_definition():
+    target = torch.zeros(1, 1, 8, 8)
+    target[0, 0, 4, 4] = 0.5
+    target[0, 0, 1, 1] = 0.1  # below the threshold even after dilation
+    w = loss_weight_map(target)
+    expected = torch.ones(8, 8)
+    expected[3:6, 3:6] = 11.0
+    torch.testing.assert_close(w[0, 0], expected)
+    pred = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    manual = (adaptive_wing(pred, target) * expected).mean()
+    torch.testing.assert_close(weighted_adaptive_wing(pred, target), manual)
+
+
+def test_flip_swaps_mirror_pairs_and_mirrors_x():
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (200, 200, 3)).astype(np.uint8)
+    pts = rng.uniform(60, 140, (68, 2))
+    params = {"zoom": 1.0, "rotation": 0.0, "gain": np.ones(3, np.float32), "jitter": np.zeros(3)}
+    x0, t0 = make_example(image, pts, np.array([50.0, 50, 150, 150]), 128, 32, {**params, "flip": False})
+    x1, t1 = make_example(image, pts, np.array([50.0, 50, 150, 150]), 128, 32, {**params, "flip": True})
+    np.testing.assert_allclose(x1, x0[:, :, ::-1], atol=1 / 255 + 1e-6)
+    np.testing.assert_allclose(t1, t0[list(lm.MIRROR)][:, :, ::-1], atol=1e-5)
+    assert lm.MIRROR[36] == 45 and lm.MIRROR[48] == 54 and lm.MIRROR[8] == 8
+
+
+def _toy_samples(n=6):
+    rng = np.random.default_rng(3)
+    out = []
+    for k in range(n):
+        image = rng.integers(0, 256, (160, 160, 3)).astype(np.uint8)
+        pts = rng.uniform(40, 120, (68, 2))
+        out.append(Sample(lambda image=image: image, pts, str(k)))
+    return out
+
+
+def test_fine_tuning_freezes_all_but_the_last_stack_and_is_deterministic():
+    cfg = FANConfig(stacks=2, features=16, depth=2, input_size=32)
+    torch.manual_seed(0)
+    start = FAN(cfg)
+    before = {k: v.clone() for k, v in start.state_dict().items()}
+    results = []
+    for _ in range(2):
+        model = FAN(cfg)
+        model.load_state_dict(before)
+        train(
+            model,
+            _toy_samples(),
+            TrainingConfig(
+                epochs=2,
+                batch_size=3,
+                loss="awing",
+                last_stack_only=True,
+                augmentation=Augmentation(),
+                seed=5,
+                threads=1,
+            ),
+            progress=False,
+        )
+        results.append(model.state_dict())
+    last = FAN(cfg).last_stack_prefixes()
+    changed = {k for k in before if not torch.equal(before[k], results[0][k])}
+    assert changed and all(k.startswith(last) for k in changed)  # frozen: bit-identical, BN statistics too
+    assert any(k.startswith(last) and "running_mean" in k for k in changed)  # the last stack's BN learns
+    assert all(torch.equal(results[0][k], results[1][k]) for k in before)  # seeded: same weights
+
+
+def test_weights_round_trip_checksum_and_safe_loading(tmp_path):
+    cfg = FANConfig(stacks=2, features=16, depth=2, input_size=32)
+    model = FAN(cfg).eval()
+    path = tmp_path / "fan.pth"
+    save_fan(model, path, {"note": "test"})
+    again = load_fan(path)
+    assert again.config == cfg
+    x = torch.rand(1, 3, 32, 32)
+    torch.testing.assert_close(again(x)[-1], model(x)[-1])
+    named = tmp_path / "2DFAN4-deadbeef00.pth.tar"
+    named.write_bytes(path.read_bytes())
+    with pytest.raises(InputError, match="checksum mismatch"):
+        verify_checksum(named)
+    evil = tmp_path / "evil.pth"
+    torch.save({"weights": object()}, evil)
+    with pytest.raises(InputError, match="not a loadable weights file"):
+        load_state_dict(evil)  # weights_only=True refuses arbitrary objects
