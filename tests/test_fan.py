@@ -216,3 +216,20 @@ def test_weights_round_trip_checksum_and_safe_loading(tmp_path):
     torch.save({"weights": object()}, evil)
     with pytest.raises(InputError, match="not a loadable weights file"):
         load_state_dict(evil)  # weights_only=True refuses arbitrary objects
+
+
+def test_download_verifies_the_checksum_in_the_name(tmp_path):
+    from neuroface.fan.weights import download_pretrained, sha256
+
+    cfg = FANConfig(stacks=2, features=16, depth=2, input_size=32)
+    source = tmp_path / "src.pth"
+    torch.save(FAN(cfg).state_dict(), source)
+    good = tmp_path / f"FAN-{sha256(source)[:10]}.pth"
+    good.write_bytes(source.read_bytes())
+    dest = download_pretrained(tmp_path / "dl" / good.name, url=good.as_uri())
+    assert dest.read_bytes() == source.read_bytes()
+    bad = tmp_path / "FAN-0123456789.pth"
+    bad.write_bytes(source.read_bytes())
+    with pytest.raises(InputError, match="checksum mismatch"):
+        download_pretrained(tmp_path / "dl2" / bad.name, url=bad.as_uri())
+    assert not (tmp_path / "dl2" / bad.name).exists()  # nothing half-written or unverified is left

@@ -35,7 +35,8 @@ def test_dry_run_plans_the_default_dag(workdir):
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     # one job per participant of the 45 the synthetic cohort plans
-    for rule, count in [("synthetic_participant", 45), ("frame_index", 45), ("validate_inputs", 1)]:
+    for rule, count in [("synthetic_participant", 45), ("frame_index", 45), ("validate_inputs", 1),
+                        ("annotated_frames", 45), ("pretrain_fan", 1), ("finetune_fan", 1), ("table_iii", 1), ("fig2", 1)]:
         assert any(line.split()[:2] == [rule, str(count)] for line in out.splitlines()), out
 
 
@@ -79,3 +80,18 @@ def test_bad_participants_table_names_file_and_line(workdir):
     out = result.stdout + result.stderr
     assert result.returncode != 0
     assert "participants.tsv: line 3" in out and "MS" in out, out
+
+
+def test_missing_pretrained_weights_stop_before_any_job(workdir):
+    cfg = yaml.safe_load((workdir / "config.yaml").read_text())
+    missing = workdir / "weights" / "2DFAN4-11f355bf06.pth.tar"
+    cfg["fan"]["pretrained"] = {"source": "file", "path": str(missing), "download": False}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
+    env_home = workdir / "torch-home"  # an empty face-alignment / torch.hub cache
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "1", "-d", str(workdir)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                            env={**__import__("os").environ, "TORCH_HOME": str(env_home)})
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert str(missing) in out and "adrianbulat.com" in out and "2DFAN-4" in out, out
+    assert not (workdir / "results").exists()

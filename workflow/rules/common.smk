@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from neuroface.errors import InputError  # noqa: E402
 from neuroface import tables  # noqa: E402
 from neuroface.synth.cohort import RECORDING_SUFFIXES, plan_cohort  # noqa: E402
+from neuroface.fan import weights as fan_weights  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
@@ -47,6 +48,28 @@ except InputError as err:
     raise WorkflowError(f"Invalid input: {err}") from None
 
 RECORDING_IDS = sorted(RECORDINGS["recording_id"])
+
+
+def _pretrained_weights():
+    """(pre-train here?, path of the pre-trained weights); stops before any job when the
+    weights are neither present nor downloadable."""
+    pretrained = config["fan"]["pretrained"]
+    if pretrained["source"] == "train":
+        if not SYNTHETIC:
+            raise WorkflowError(
+                "fan.pretrained.source 'train' pre-trains on the synthetic generic corpus, which needs "
+                "cohort.source 'synthetic'; for the lab's data use source 'file' (2DFAN-4)"
+            )
+        return True, "results/fan/pretrained.pth"
+    try:
+        return False, str(fan_weights.locate_pretrained(pretrained["path"]))
+    except InputError as err:
+        if pretrained["download"] and fan_weights.url_reachable():
+            return False, pretrained["path"] or str(fan_weights.hub_cache_path())
+        raise WorkflowError(f"{err}") from None
+
+
+PRETRAIN_FAN, PRETRAINED_WEIGHTS = _pretrained_weights()
 PARTICIPANT_IDS = sorted(RECORDINGS["participant_id"].unique())
 
 
@@ -70,7 +93,11 @@ def participant_recordings(wildcards):
 
 
 def final_outputs():
-    outputs = ["results/inputs/segmentation.tsv", "results/inputs/annotations.parquet"]
+    outputs = [
+        "results/inputs/segmentation.tsv",
+        "results/tables/table3.tsv",
+        "results/figures/fig2.pdf",
+    ]
     if SYNTHETIC:
         outputs.append(f"{SYNTH_DIR}/generic")
     return outputs

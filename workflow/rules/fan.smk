@@ -1,0 +1,172 @@
+# FAN: annotated frames, the train/test split, the pre-trained model (2DFAN-4 or a FAN
+# pre-trained on the synthetic generic corpus), fine-tuning of the last stack with Adaptive
+# Wing loss, and the landmark accuracy of both models (Fig. 2, Table III).
+
+
+rule annotated_frames:
+    """The manually annotated colour frames of one participant, as NeuroFace-style JPEGs."""
+    input:
+        bags=lambda wc: list(participant_recordings(wc).values()),
+        annotations="results/inputs/annotations.parquet",
+    output:
+        directory("results/fan/frames/{participant}"),
+    log:
+        "logs/fan/frames/{participant}.log",
+    conda:
+        "../../envs/realsense.yaml"
+    params:
+        recordings=participant_recordings,
+    script:
+        "../scripts/annotated_frames.py"
+
+
+rule fan_split:
+    """Seeded choice of the participants whose annotated frames fine-tune FAN; the rest test it."""
+    input:
+        participants=cohort_table("participants"),
+    output:
+        "results/fan/split.tsv",
+    log:
+        "logs/fan/split.log",
+    conda:
+        "../../envs/stats.yaml"
+    params:
+        per_group=config["fan"]["train_participants_per_group"],
+        seed=config["fan"]["seed"],
+    script:
+        "../scripts/fan_split.py"
+
+
+if PRETRAIN_FAN:
+
+    rule pretrain_fan:
+        """A FAN pre-trained on the synthetic generic face corpus (stands in for 2DFAN-4)."""
+        input:
+            corpus=f"{SYNTH_DIR}/generic",
+        output:
+            weights="results/fan/pretrained.pth",
+            sidecar="results/fan/pretrained.pth.json",
+            history="results/fan/pretraining.tsv",
+        log:
+            "logs/fan/pretrain.log",
+        benchmark:
+            "benchmarks/fan/pretrain.tsv"
+        conda:
+            "../../envs/cnn.yaml"
+        threads: config["fan"]["threads"]
+        resources:
+            gpu=1 if config["fan"]["device"] != "cpu" else 0,
+        params:
+            fan=config["fan"],
+        script:
+            "../scripts/pretrain_fan.py"
+
+
+rule finetune_fan:
+    """Fine-tune the last hourglass on the training participants' annotated frames (AWing loss)."""
+    input:
+        pretrained=PRETRAINED_WEIGHTS,
+        split="results/fan/split.tsv",
+        annotations="results/inputs/annotations.parquet",
+        frames=expand("results/fan/frames/{participant}", participant=PARTICIPANT_IDS),
+    output:
+        weights="results/fan/finetuned.pth",
+        sidecar="results/fan/finetuned.pth.json",
+        history="results/fan/finetuning.tsv",
+        curve_pdf="results/fan/finetuning.pdf",
+        curve=report(
+            "results/fan/finetuning.png",
+            category="FAN",
+            caption="../report/finetuning.rst",
+        ),
+    log:
+        "logs/fan/finetune.log",
+    benchmark:
+        "benchmarks/fan/finetune.tsv"
+    conda:
+        "../../envs/cnn.yaml"
+    threads: config["fan"]["threads"]
+    resources:
+        gpu=1 if config["fan"]["device"] != "cpu" else 0,
+    params:
+        fan=config["fan"],
+    script:
+        "../scripts/finetune_fan.py"
+
+
+rule landmark_accuracy:
+    """Both models on the test participants' annotated frames, cropped by the face detector."""
+    input:
+        pretrained=PRETRAINED_WEIGHTS,
+        finetuned="results/fan/finetuned.pth",
+        split="results/fan/split.tsv",
+        annotations="results/inputs/annotations.parquet",
+        frames=expand("results/fan/frames/{participant}", participant=PARTICIPANT_IDS),
+    output:
+        "results/landmarks/per_image.tsv",
+    log:
+        "logs/landmarks/per_image.log",
+    benchmark:
+        "benchmarks/landmarks/per_image.tsv"
+    conda:
+        "../../envs/cnn.yaml"
+    params:
+        canthi=config["accuracy"]["canthi"],
+        device=config["fan"]["device"],
+        flip=config["fan"]["flip"],
+    script:
+        "../scripts/landmark_accuracy.py"
+
+
+rule table_iii:
+    """Table III: NRMSE per group and model, paired tests between models, bias tests."""
+    input:
+        "results/landmarks/per_image.tsv",
+    output:
+        tsv="results/tables/table3.tsv",
+        md=report(
+            "results/tables/table3.md",
+            category="Tables",
+            caption="../report/table3.rst",
+        ),
+    log:
+        "logs/tables/table3.log",
+    conda:
+        "../../envs/stats.yaml"
+    params:
+        alpha=config["accuracy"]["alpha"],
+    script:
+        "../scripts/table_iii.py"
+
+
+rule fig2:
+    """Fig. 2: CDFs of per-image NRMSE, pre-trained vs fine-tuned, panels HC, PS, ALS."""
+    input:
+        "results/landmarks/per_image.tsv",
+    output:
+        pdf="results/figures/fig2.pdf",
+        png=report(
+            "results/figures/fig2.png",
+            category="Figures",
+            caption="../report/fig2.rst",
+        ),
+    log:
+        "logs/figures/fig2.log",
+    conda:
+        "../../envs/plot.yaml"
+    script:
+        "../scripts/fig2.py"
+
+
+if not PRETRAIN_FAN and config["fan"]["pretrained"]["download"]:
+
+    rule download_fan:
+        """face-alignment's 2DFAN-4 weights, downloaded and checksum-verified."""
+        output:
+            PRETRAINED_WEIGHTS,
+        log:
+            "logs/fan/download.log",
+        conda:
+            "../../envs/cnn.yaml"
+        script:
+            "../scripts/download_fan.py"

@@ -1,0 +1,17 @@
+"""Training settings from the workflow config (shared by the FAN rule scripts)."""
+
+from neuroface.fan.train import TrainingConfig
+
+
+def training_config(fan: dict, stage: str, loss: str, last_stack_only: bool) -> TrainingConfig:
+    section = fan[stage]
+    return TrainingConfig(
+        epochs=section["epochs"],
+        batch_size=section["batch_size"],
+        learning_rate=section["learning_rate"],
+        lr_steps={int(k): float(v) for k, v in section["lr_steps"].items()},
+        loss=loss,
+        last_stack_only=last_stack_only,
+        seed=fan["seed"],
+        threads=fan["threads"],
+    )

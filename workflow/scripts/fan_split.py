@@ -1,0 +1,14 @@
+"""Rule fan_split."""
+
+import _bootstrap  # noqa: F401
+
+from neuroface import tables
+from neuroface.fan.pipeline import split_participants
+from neuroface.io import setup_logging, write_table
+
+snakemake = globals()["snakemake"]
+log = setup_logging(snakemake.log[0])
+participants = tables.read_participants(snakemake.input.participants)
+split = split_participants(participants, snakemake.params.per_group, snakemake.params.seed)
+log.info("%s", split.groupby(["group", "set"]).size().to_dict())
+write_table(split, snakemake.output[0])

@@ -1,0 +1,25 @@
+"""Rule landmark_accuracy."""
+
+import _bootstrap  # noqa: F401
+import pandas as pd
+import torch
+
+from neuroface.detect import HaarDetector
+from neuroface.fan.pipeline import evaluate
+from neuroface.io import setup_logging, write_table
+
+snakemake = globals()["snakemake"]
+log = setup_logging(snakemake.log[0])
+device = snakemake.params.device
+if device == "auto":
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+frames_root = snakemake.input.frames[0].rsplit("/", 1)[0]
+per_image = evaluate(
+    {"pretrained": snakemake.input.pretrained, "finetuned": snakemake.input.finetuned},
+    pd.read_parquet(snakemake.input.annotations), frames_root, pd.read_csv(snakemake.input.split, sep="\t"),
+    HaarDetector(), snakemake.params.canthi, device=device, flip=snakemake.params.flip,
+)
+failed = per_image[~per_image["detected"]].groupby(["model", "group"]).size()
+log.info("detection failures per model and group: %s", failed.to_dict() or "none")
+log.info("mean NRMSE: %s", per_image.groupby(["model", "group"])["nrmse"].mean().round(2).to_dict())
+write_table(per_image, snakemake.output[0])
