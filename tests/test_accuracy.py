@@ -76,10 +76,12 @@ def test_table_iii_against_scipy():
 
 
 def test_split_takes_the_configured_number_per_group_seeded():
-    participants = pd.DataFrame({
-        "participant_id": [f"{g[0]}{i:03d}" for g, n in (("HC", 15), ("PS", 14), ("ALS", 16)) for i in range(n)],
-        "group": [g for g, n in (("HC", 15), ("PS", 14), ("ALS", 16)) for _ in range(n)],
-    })
+    participants = pd.DataFrame(
+        {
+            "participant_id": [f"{g[0]}{i:03d}" for g, n in (("HC", 15), ("PS", 14), ("ALS", 16)) for i in range(n)],
+            "group": [g for g, n in (("HC", 15), ("PS", 14), ("ALS", 16)) for _ in range(n)],
+        }
+    )
     a = split_participants(participants, 12, seed=0)
     assert a[a["set"] == "train"].groupby("group").size().to_dict() == {"ALS": 12, "HC": 12, "PS": 12}
     assert a.equals(split_participants(participants, 12, seed=0))

@@ -233,3 +233,21 @@ def test_download_verifies_the_checksum_in_the_name(tmp_path):
     with pytest.raises(InputError, match="checksum mismatch"):
         download_pretrained(tmp_path / "dl2" / bad.name, url=bad.as_uri())
     assert not (tmp_path / "dl2" / bad.name).exists()  # nothing half-written or unverified is left
+
+
+def test_provided_frame_images_are_collected_neuroface_style(tmp_path):
+    import pandas as pd
+
+    from neuroface.fan.pipeline import copy_annotated_frames
+
+    images = tmp_path / "Frames"
+    images.mkdir()
+    (images / "A002_02_BBP_NORMAL_color.avi_7.jpg").write_bytes(b"jpeg-7")
+    (images / "A002_02_BBP_NORMAL.avi_9.jpg").write_bytes(b"jpeg-9")
+    ann = pd.DataFrame({"recording_id": ["A002_02_BBP_NORMAL"] * 2, "frame": [7, 9]})
+    assert copy_annotated_frames(["A002_02_BBP_NORMAL"], ann, images, tmp_path / "out") == 2
+    assert (tmp_path / "out" / "A002_02_BBP_NORMAL.avi_7.jpg").read_bytes() == b"jpeg-7"
+    ann.loc[1, "frame"] = 10
+    with pytest.raises(InputError, match="A002_02_BBP_NORMAL.avi_10.jpg: annotated frame image not found"):
+        copy_annotated_frames(["A002_02_BBP_NORMAL"], ann, images, tmp_path / "out2")
+    assert not (tmp_path / "out2").exists()

@@ -35,8 +35,16 @@ def test_dry_run_plans_the_default_dag(workdir):
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     # one job per participant of the 45 the synthetic cohort plans
-    for rule, count in [("synthetic_participant", 45), ("frame_index", 45), ("validate_inputs", 1),
-                        ("annotated_frames", 45), ("pretrain_fan", 1), ("finetune_fan", 1), ("table_iii", 1), ("fig2", 1)]:
+    for rule, count in [
+        ("synthetic_participant", 45),
+        ("frame_index", 45),
+        ("validate_inputs", 1),
+        ("annotated_frames", 45),
+        ("pretrain_fan", 1),
+        ("finetune_fan", 1),
+        ("table_iii", 1),
+        ("fig2", 1),
+    ]:
         assert any(line.split()[:2] == [rule, str(count)] for line in out.splitlines()), out
 
 
@@ -89,8 +97,9 @@ def test_missing_pretrained_weights_stop_before_any_job(workdir):
     (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
     env_home = workdir / "torch-home"  # an empty face-alignment / torch.hub cache
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "1", "-d", str(workdir)]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
-                            env={**__import__("os").environ, "TORCH_HOME": str(env_home)})
+    result = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=300, env={**__import__("os").environ, "TORCH_HOME": str(env_home)}
+    )
     out = result.stdout + result.stderr
     assert result.returncode != 0
     assert str(missing) in out and "adrianbulat.com" in out and "2DFAN-4" in out, out

@@ -20,8 +20,18 @@ COLORS = {"pretrained": "#1f77b4", "finetuned": "#ff7f0e", "truth": "#7f7f7f"}
 LABELS = {"pretrained": "Pre-trained", "finetuned": "Fine-tuned", "truth": "Ground truth"}
 GROUP_NAMES = {"HC": "HC", "PS": "PS", "ALS": "ALS"}
 
-plt.rcParams.update({"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7,
-                     "pdf.fonttype": 42, "ps.fonttype": 42, "svg.hashsalt": "neuroface", "figure.dpi": 100})
+plt.rcParams.update(
+    {
+        "font.size": 8,
+        "axes.titlesize": 9,
+        "axes.labelsize": 8,
+        "legend.fontsize": 7,
+        "pdf.fonttype": 42,
+        "ps.fonttype": 42,
+        "svg.hashsalt": "neuroface",
+        "figure.dpi": 100,
+    }
+)
 
 
 def save(fig: plt.Figure, pdf: str | Path, png: str | Path) -> None:
@@ -32,17 +42,27 @@ def save(fig: plt.Figure, pdf: str | Path, png: str | Path) -> None:
     plt.close(fig)
 
 
-def fig2_cdf(per_image: pd.DataFrame, groups: tuple[str, ...] = ("HC", "PS", "ALS"),
-             models: tuple[str, ...] = ("pretrained", "finetuned")) -> plt.Figure:
+def fig2_cdf(
+    per_image: pd.DataFrame,
+    groups: tuple[str, ...] = ("HC", "PS", "ALS"),
+    models: tuple[str, ...] = ("pretrained", "finetuned"),
+) -> plt.Figure:
     """Cumulative distribution of per-image NRMSE, one panel per group (A, B, C)."""
     fig, axes = plt.subplots(1, len(groups), figsize=(7.0, 2.4), sharey=True, constrained_layout=True)
     top = np.nanpercentile(per_image["nrmse"], 99) * 1.05
     for k, (ax, group) in enumerate(zip(axes, groups, strict=True)):
         for model in models:
-            values = np.sort(per_image.loc[(per_image["group"] == group) & (per_image["model"] == model), "nrmse"].dropna())
+            values = np.sort(
+                per_image.loc[(per_image["group"] == group) & (per_image["model"] == model), "nrmse"].dropna()
+            )
             if len(values):
-                ax.step(np.r_[0, values], np.r_[0, np.arange(1, len(values) + 1) / len(values)], where="post",
-                        color=COLORS[model], label=f"{LABELS[model]} (n={len(values)})")
+                ax.step(
+                    np.r_[0, values],
+                    np.r_[0, np.arange(1, len(values) + 1) / len(values)],
+                    where="post",
+                    color=COLORS[model],
+                    label=f"{LABELS[model]} (n={len(values)})",
+                )
         ax.set_title(f"{chr(65 + k)}) {GROUP_NAMES.get(group, group)}", loc="left")
         ax.set_xlim(0, top)
         ax.set_ylim(0, 1.01)

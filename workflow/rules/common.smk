@@ -17,6 +17,7 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 SYNTHETIC = config["cohort"]["source"] == "synthetic"
 SYNTH_DIR = config["synthetic"]["out_dir"]
+FRAME_IMAGES = None if SYNTHETIC else config["cohort"].get("frames")
 
 
 def _cohort_tables():

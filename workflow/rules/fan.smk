@@ -6,7 +6,9 @@
 rule annotated_frames:
     """The manually annotated colour frames of one participant, as NeuroFace-style JPEGs."""
     input:
-        bags=lambda wc: list(participant_recordings(wc).values()),
+        bags=lambda wc: (
+            [] if FRAME_IMAGES else list(participant_recordings(wc).values())
+        ),
         annotations="results/inputs/annotations.parquet",
     output:
         directory("results/fan/frames/{participant}"),

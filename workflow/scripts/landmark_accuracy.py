@@ -16,8 +16,13 @@ if device == "auto":
 frames_root = snakemake.input.frames[0].rsplit("/", 1)[0]
 per_image = evaluate(
     {"pretrained": snakemake.input.pretrained, "finetuned": snakemake.input.finetuned},
-    pd.read_parquet(snakemake.input.annotations), frames_root, pd.read_csv(snakemake.input.split, sep="\t"),
-    HaarDetector(), snakemake.params.canthi, device=device, flip=snakemake.params.flip,
+    pd.read_parquet(snakemake.input.annotations),
+    frames_root,
+    pd.read_csv(snakemake.input.split, sep="\t"),
+    HaarDetector(),
+    snakemake.params.canthi,
+    device=device,
+    flip=snakemake.params.flip,
 )
 failed = per_image[~per_image["detected"]].groupby(["model", "group"]).size()
 log.info("detection failures per model and group: %s", failed.to_dict() or "none")

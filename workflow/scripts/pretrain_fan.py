@@ -13,11 +13,26 @@ from neuroface.io import setup_logging, write_table
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
 fan = snakemake.params.fan
-model, history, heldout = pretrain(snakemake.input.corpus, FANConfig(**fan["architecture"]),
-                                   training_config(fan, "pretraining", "mse", last_stack_only=False))
-log.info("held-out generic images: NRMSE %.2f +- %.2f %% (median %.2f, n=%d)", heldout.mean(), heldout.std(ddof=1),
-         np.median(heldout), len(heldout))
-save_fan(model, snakemake.output.weights, {
-    "trained_on": "synthetic generic corpus", "heldout_nrmse_mean": float(heldout.mean()),
-    "heldout_nrmse_sd": float(heldout.std(ddof=1)), "heldout_images": len(heldout)})
+model, history, heldout = pretrain(
+    snakemake.input.corpus,
+    FANConfig(**fan["architecture"]),
+    training_config(fan, "pretraining", "mse", last_stack_only=False),
+)
+log.info(
+    "held-out generic images: NRMSE %.2f +- %.2f %% (median %.2f, n=%d)",
+    heldout.mean(),
+    heldout.std(ddof=1),
+    np.median(heldout),
+    len(heldout),
+)
+save_fan(
+    model,
+    snakemake.output.weights,
+    {
+        "trained_on": "synthetic generic corpus",
+        "heldout_nrmse_mean": float(heldout.mean()),
+        "heldout_nrmse_sd": float(heldout.std(ddof=1)),
+        "heldout_images": len(heldout),
+    },
+)
 write_table(pd.DataFrame(history), snakemake.output.history)

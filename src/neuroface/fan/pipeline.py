@@ -4,6 +4,7 @@ fine-tuning and the landmark-accuracy evaluation. Rule scripts call these functi
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pandas as pd
 
 from neuroface import accuracy
 from neuroface.detect import HaarDetector
+from neuroface.errors import InputError
 from neuroface.fan.data import annotated_frames, frame_image_name, generic_corpus
 from neuroface.fan.model import FAN, FANConfig
 from neuroface.fan.predict import LandmarkPredictor
@@ -44,6 +46,27 @@ def extract_annotated_frames(bags: Mapping[str, str], annotations: pd.DataFrame,
     return count
 
 
+def copy_annotated_frames(
+    recording_ids: list[str], annotations: pd.DataFrame, images_dir: str | Path, out_dir: str | Path
+) -> int:
+    """Collect provided frame images (NeuroFace's ``Frames/<video>.avi_<frame>.jpg``, the video
+    name with or without ``_color``) of some recordings under this project's names."""
+    images_dir = Path(images_dir)
+    count = 0
+    with atomic_dir(out_dir) as tmp:
+        for rid in recording_ids:
+            for frame in annotations.loc[annotations["recording_id"] == rid, "frame"].astype(int):
+                candidates = [images_dir / frame_image_name(name, frame) for name in (rid, f"{rid}_color")]
+                found = next((c for c in candidates if c.is_file()), None)
+                if found is None:
+                    raise InputError(
+                        candidates[0], f"annotated frame image not found (also tried {candidates[1].name})"
+                    )
+                shutil.copyfile(found, tmp / frame_image_name(rid, frame))
+                count += 1
+    return count
+
+
 def split_participants(participants: pd.DataFrame, per_group: int, seed: int) -> pd.DataFrame:
     """Seeded choice of ``per_group`` training participants per group; the rest test the model."""
     rng = np.random.default_rng(seed)
@@ -51,7 +74,9 @@ def split_participants(participants: pd.DataFrame, per_group: int, seed: int) ->
     for group, part in participants.sort_values("participant_id").groupby("group", sort=True):
         ids = part["participant_id"].to_numpy()
         if len(ids) <= per_group:
-            raise ValueError(f"group {group} has {len(ids)} participants: cannot train on {per_group} and test on the rest")
+            raise ValueError(
+                f"group {group} has {len(ids)} participants: cannot train on {per_group} and test on the rest"
+            )
         train_ids = set(rng.choice(ids, size=per_group, replace=False))
         rows += [(pid, group, "train" if pid in train_ids else "test") for pid in ids]
     return pd.DataFrame(rows, columns=["participant_id", "group", "set"])
@@ -65,8 +90,9 @@ def heldout_nrmse(model: FAN, samples: list, canthi: accuracy.Canthi = "outer") 
     return accuracy.nrmse(pred, truth, canthi)
 
 
-def pretrain(corpus_dir: str | Path, architecture: FANConfig, cfg: TrainingConfig, heldout_fraction: float = 0.1
-             ) -> tuple[FAN, list[dict[str, float]], np.ndarray]:
+def pretrain(
+    corpus_dir: str | Path, architecture: FANConfig, cfg: TrainingConfig, heldout_fraction: float = 0.1
+) -> tuple[FAN, list[dict[str, float]], np.ndarray]:
     """Pre-train a FAN on the generic corpus (all stacks, heatmap MSE); returns the model, the
     training history and the per-image NRMSE on the held-out part of the corpus."""
     samples = generic_corpus(corpus_dir)
@@ -94,9 +120,16 @@ def finetune(pretrained: str | Path, samples: list, cfg: TrainingConfig) -> tupl
     return model, history
 
 
-def evaluate(models: Mapping[str, str | Path], annotations: pd.DataFrame, frames_root: str | Path,
-             split: pd.DataFrame, detector: HaarDetector, canthi: accuracy.Canthi = "outer",
-             device: str = "cpu", flip: bool = False) -> pd.DataFrame:
+def evaluate(
+    models: Mapping[str, str | Path],
+    annotations: pd.DataFrame,
+    frames_root: str | Path,
+    split: pd.DataFrame,
+    detector: HaarDetector,
+    canthi: accuracy.Canthi = "outer",
+    device: str = "cpu",
+    flip: bool = False,
+) -> pd.DataFrame:
     """Per test image and model: NRMSE, NME and per-region errors (%), under deployment conditions:
     the crop comes from the face detector (then refined from the first prediction). Images where
     the detector finds no face are kept with ``detected = False`` and no errors."""
@@ -121,12 +154,13 @@ def evaluate(models: Mapping[str, str | Path], annotations: pd.DataFrame, frames
         if found.any():
             idx = np.flatnonzero(found)
             pred, _ = predictor.predict_refined([images[i] for i in idx], np.stack([boxes[i] for i in idx]))
-            for column, values in (("nrmse", accuracy.nrmse(pred, truth[idx], canthi)),
-                                   ("nme", accuracy.nme(pred, truth[idx], canthi))):
+            for column, values in (
+                ("nrmse", accuracy.nrmse(pred, truth[idx], canthi)),
+                ("nme", accuracy.nme(pred, truth[idx], canthi)),
+            ):
                 table.loc[idx, column] = values
             regions = accuracy.region_errors(pred, truth[idx], canthi)
             for column in regions:
                 table.loc[idx, f"error_{column}"] = regions[column].to_numpy()
         tables.append(table)
     return pd.concat(tables, ignore_index=True)
-
