@@ -30,7 +30,7 @@ class HaarDetector:
         return cascade
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
-        grey = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         faces = self._cascade.detectMultiScale(
             grey, self.scale_factor, self.min_neighbors, minSize=(self.min_size, self.min_size)
         )
