@@ -18,6 +18,7 @@ rule annotated_frames:
         "../../envs/realsense.yaml"
     params:
         recordings=participant_recordings,
+        frame_images=FRAME_IMAGES or "",
     script:
         "../scripts/annotated_frames.py"
 
