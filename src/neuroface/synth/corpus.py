@@ -26,7 +26,7 @@ from neuroface.synth.cohort import sub_seed
 from neuroface.synth.face3d import sample_identity
 from neuroface.synth.generate import sample_rig
 from neuroface.synth.motion import DiseaseModel, simulate
-from neuroface.synth.photo import Appearance, FaceRenderer, load_base_faces
+from neuroface.synth.photo import GENERIC_LOOKS, FaceRenderer, load_base_faces
 
 log = logging.getLogger(__name__)
 
@@ -90,20 +90,7 @@ def make_corpus(n_images: int, seed: int, out_dir: str | Path, progress: bool = 
             rig = sample_rig(rng)
             cam = head @ _pose(rng).T + np.array([rng.normal(0, 40), rng.normal(0, 30), distance])
             pts = geometry.project(cam / 1000.0, rig.color).astype(np.float64)
-            tone = rng.uniform(0.55, 1.25)
-            appearance = Appearance(
-                skin_gain=(
-                    tone * rng.uniform(0.9, 1.1),
-                    tone * rng.uniform(0.85, 1.05),
-                    tone * rng.uniform(0.75, 1.05),
-                ),
-                brightness=float(rng.uniform(0.6, 1.3)),
-                light_angle=float(rng.uniform(0, 2 * np.pi)),
-                light_strength=float(rng.uniform(0.0, 0.5)),
-                background_top=tuple(int(v) for v in rng.integers(0, 256, 3)),
-                background_bottom=tuple(int(v) for v in rng.integers(0, 256, 3)),
-                noise_sigma=float(rng.uniform(0.5, 5.0)),
-            )
+            appearance = GENERIC_LOOKS.sample(rng)
             image = FaceRenderer(bases[int(rng.integers(len(bases)))], appearance).render(pts, rng)
             lo, hi = pts.min(axis=0), pts.max(axis=0)
             side = float((hi - lo).max() * rng.uniform(1.5, 2.1))

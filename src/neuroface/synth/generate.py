@@ -29,7 +29,7 @@ from neuroface.synth import depth as depth_render
 from neuroface.synth.cohort import CohortPlan, sub_seed
 from neuroface.synth.face3d import sample_identity
 from neuroface.synth.motion import DiseaseModel, simulate
-from neuroface.synth.photo import Appearance, FaceRenderer, load_base_faces
+from neuroface.synth.photo import COHORT_LOOKS, FaceRenderer, load_base_faces
 
 log = logging.getLogger(__name__)
 
@@ -48,55 +48,50 @@ class Rig:
     depth_to_color: Extrinsics
 
 
-def sample_rig(rng: np.random.Generator) -> Rig:
-    """A D415/D435- or SR300-like camera with unit-to-unit calibration spread (zero distortion
-    coefficients, as these cameras' colour streams often report; the model names are kept)."""
-    jitter = lambda s: float(rng.normal(0.0, s))  # noqa: E731
-    if rng.random() < 0.7:
-        color = Intrinsics(
-            640,
-            480,
-            320.0 + jitter(2),
-            240.0 + jitter(2),
-            615.0 + jitter(4),
-            615.0 + jitter(4),
-            Distortion.INVERSE_BROWN_CONRADY,
-        )
-        depth = Intrinsics(
-            640,
-            480,
-            319.5 + jitter(2),
-            239.0 + jitter(2),
-            383.5 + jitter(3),
-            383.5 + jitter(3),
-            Distortion.BROWN_CONRADY,
-        )
-        rot = np.array([jitter(0.001), jitter(0.002), jitter(0.001), 1.0])
-        return Rig(
-            "Intel RealSense D435",
-            color,
-            depth,
-            Extrinsics.from_quaternion(rot, np.array([0.0148 + jitter(2e-4), jitter(1e-4), jitter(3e-4)])),
-        )
-    color = Intrinsics(
-        640, 480, 310.0 + jitter(3), 245.0 + jitter(3), 617.0 + jitter(4), 617.0 + jitter(4), Distortion.BROWN_CONRADY
-    )
-    depth = Intrinsics(
-        640,
-        480,
-        312.0 + jitter(2),
-        247.0 + jitter(2),
-        475.0 + jitter(3),
-        475.0 + jitter(3),
-        Distortion.INVERSE_BROWN_CONRADY,
-    )
-    rot = np.array([jitter(0.002), jitter(0.003), jitter(0.001), 1.0])
-    return Rig(
+#: Camera models: (name, colour stream, depth stream, rotation SD, nominal baseline (m), baseline SD).
+#: A stream is (ppx, ppy, f, SD of the principal point, SD of the focal length, distortion model),
+#: 640x480 pixels; the SDs are the unit-to-unit calibration spread.
+_RIG_MODELS = (
+    (
+        "Intel RealSense D435",
+        (320.0, 240.0, 615.0, 2, 4, Distortion.INVERSE_BROWN_CONRADY),
+        (319.5, 239.0, 383.5, 2, 3, Distortion.BROWN_CONRADY),
+        (0.001, 0.002, 0.001),
+        (0.0148, 0.0, 0.0),
+        (2e-4, 1e-4, 3e-4),
+    ),
+    (
         "Intel RealSense SR300",
-        color,
-        depth,
-        Extrinsics.from_quaternion(rot, np.array([0.0257 + jitter(3e-4), 0.0007 + jitter(1e-4), 0.004 + jitter(3e-4)])),
-    )
+        (310.0, 245.0, 617.0, 3, 4, Distortion.BROWN_CONRADY),
+        (312.0, 247.0, 475.0, 2, 3, Distortion.INVERSE_BROWN_CONRADY),
+        (0.002, 0.003, 0.001),
+        (0.0257, 0.0007, 0.004),
+        (3e-4, 1e-4, 3e-4),
+    ),
+)
+D435_SHARE = 0.7
+
+
+def sample_rig(rng: np.random.Generator) -> Rig:
+    """A D435- (70 %) or SR300-like camera with unit-to-unit calibration spread (zero distortion
+    coefficients, as these cameras' colour streams often report; the model names are kept)."""
+    name, color, depth, rot_sd, baseline, baseline_sd = _RIG_MODELS[0 if rng.random() < D435_SHARE else 1]
+
+    def stream(ppx: float, ppy: float, f: float, sd_pp: float, sd_f: float, model: Distortion) -> Intrinsics:
+        return Intrinsics(
+            640,
+            480,
+            ppx + rng.normal(0, sd_pp),
+            ppy + rng.normal(0, sd_pp),
+            f + rng.normal(0, sd_f),
+            f + rng.normal(0, sd_f),
+            model,
+        )
+
+    color_intr, depth_intr = stream(*color), stream(*depth)
+    rot = np.append(rng.normal(0.0, rot_sd), 1.0)
+    translation = np.asarray(baseline) + rng.normal(0.0, baseline_sd)
+    return Rig(name, color_intr, depth_intr, Extrinsics.from_quaternion(rot, translation))
 
 
 @dataclass(frozen=True)
@@ -118,16 +113,7 @@ def participant(plan: CohortPlan, participant_id: str) -> Participant:
     rng = np.random.default_rng(sub_seed(plan.seed, "participant", participant_id))
     bases = load_base_faces(include_mirrored=True)
     base = bases[int(rng.integers(len(bases)))]
-    tone = rng.uniform(0.7, 1.15)
-    appearance = Appearance(
-        skin_gain=(tone * rng.uniform(0.95, 1.08), tone * rng.uniform(0.92, 1.02), tone * rng.uniform(0.85, 1.0)),
-        brightness=float(rng.uniform(0.85, 1.1)),
-        light_angle=float(rng.uniform(0, 2 * np.pi)),
-        light_strength=float(rng.uniform(0.0, 0.3)),
-        background_top=tuple(int(v) for v in rng.integers(60, 200, 3)),
-        background_bottom=tuple(int(v) for v in rng.integers(30, 150, 3)),
-        noise_sigma=float(rng.uniform(1.0, 3.0)),
-    )
+    appearance = COHORT_LOOKS.sample(rng)
     identity = sample_identity(rng, str(row["sex"]))
     disease = DiseaseModel(**plan.disease).sample(str(row["group"]), rng)
     return Participant(

@@ -137,6 +137,41 @@ class Appearance:
     teeth_height: float = 0.09  # visible upper teeth, fraction of the mouth width (0 = none)
 
 
+@dataclass(frozen=True)
+class AppearanceRanges:
+    """Uniform ranges from which :class:`Appearance` is drawn (per participant or per image)."""
+
+    tone: tuple[float, float]
+    channel_gains: tuple[tuple[float, float], tuple[float, float], tuple[float, float]]
+    brightness: tuple[float, float]
+    light_strength: tuple[float, float]
+    background_top: tuple[int, int]
+    background_bottom: tuple[int, int]
+    noise_sigma: tuple[float, float]
+
+    def sample(self, rng: np.random.Generator) -> Appearance:
+        tone = rng.uniform(*self.tone)
+        return Appearance(
+            skin_gain=tuple(tone * rng.uniform(*g) for g in self.channel_gains),
+            brightness=float(rng.uniform(*self.brightness)),
+            light_angle=float(rng.uniform(0, 2 * np.pi)),
+            light_strength=float(rng.uniform(*self.light_strength)),
+            background_top=tuple(int(v) for v in rng.integers(*self.background_top, 3)),
+            background_bottom=tuple(int(v) for v in rng.integers(*self.background_bottom, 3)),
+            noise_sigma=float(rng.uniform(*self.noise_sigma)),
+        )
+
+
+#: The cohort's recording conditions: one lab, a light beside the camera, plain backgrounds.
+COHORT_LOOKS = AppearanceRanges(
+    (0.7, 1.15), ((0.95, 1.08), (0.92, 1.02), (0.85, 1.0)), (0.85, 1.1), (0.0, 0.3), (60, 200), (30, 150), (1.0, 3.0)
+)
+#: "In the wild" images of the generic corpus: wider skin tones, lighting, backgrounds and noise.
+GENERIC_LOOKS = AppearanceRanges(
+    (0.55, 1.25), ((0.9, 1.1), (0.85, 1.05), (0.75, 1.05)), (0.6, 1.3), (0.0, 0.5), (0, 256), (0, 256), (0.5, 5.0)
+)
+
+
 def fit_similarity(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """Least-squares similarity ``dst ~ s * R @ src + t`` (Umeyama); ``(N, 2)`` each.
 
