@@ -58,7 +58,7 @@ if PRETRAIN_FAN:
             "../../envs/cnn.yaml"
         threads: config["fan"]["threads"]
         resources:
-            gpu=1 if config["fan"]["device"] != "cpu" else 0,
+            gpu=1,
         params:
             fan=config["fan"],
         script:
@@ -90,7 +90,7 @@ rule finetune_fan:
         "../../envs/cnn.yaml"
     threads: config["fan"]["threads"]
     resources:
-        gpu=1 if config["fan"]["device"] != "cpu" else 0,
+        gpu=1,
     params:
         fan=config["fan"],
     script:
@@ -113,6 +113,8 @@ rule landmark_accuracy:
         "benchmarks/landmarks/per_image.tsv"
     conda:
         "../../envs/cnn.yaml"
+    resources:
+        gpu=1,
     params:
         canthi=config["accuracy"]["canthi"],
         device=config["fan"]["device"],
