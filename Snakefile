@@ -16,10 +16,13 @@ include: "workflow/rules/common.smk"
 wildcard_constraints:
     recording="|".join(RECORDING_IDS),
     participant="|".join(PARTICIPANT_IDS),
+    model="|".join(MODELS),
 
 
 include: "workflow/rules/synthetic.smk"
 include: "workflow/rules/inputs.smk"
+include: "workflow/rules/fan.smk"
+include: "workflow/rules/tracking.smk"
 
 
 rule all:

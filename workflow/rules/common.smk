@@ -72,6 +72,23 @@ def _pretrained_weights():
 
 PRETRAIN_FAN, PRETRAINED_WEIGHTS = _pretrained_weights()
 PARTICIPANT_IDS = sorted(RECORDINGS["participant_id"].unique())
+MODELS = ("pretrained", "finetuned")
+CLASSIFICATION_TASKS = ("BBP", "OPEN", "SPREAD")
+
+
+def _tracked_recordings():
+    """Recordings the video stage processes (config tracking.recordings)."""
+    if config["tracking"]["recordings"] == "all":
+        return RECORDING_IDS
+    consent = dict(
+        zip(PARTICIPANTS["participant_id"], PARTICIPANTS["consent_share"], strict=True)
+    )
+    keep = RECORDINGS["faces_camera"] & RECORDINGS["task"].isin(CLASSIFICATION_TASKS)
+    keep &= RECORDINGS["participant_id"].map(consent).astype(bool)
+    return sorted(RECORDINGS.loc[keep, "recording_id"])
+
+
+TRACKED_RECORDINGS = _tracked_recordings()
 
 
 def cohort_table(name):
@@ -93,12 +110,26 @@ def participant_recordings(wildcards):
     return dict(zip(rows["recording_id"], rows["bag"], strict=True))
 
 
+def model_weights(wildcards):
+    """Weights file of the model named by the ``model`` wildcard."""
+    return (
+        PRETRAINED_WEIGHTS
+        if wildcards.model == "pretrained"
+        else "results/fan/finetuned.pth"
+    )
+
+
 def final_outputs():
     outputs = [
         "results/inputs/segmentation.tsv",
         "results/tables/table3.tsv",
         "results/figures/fig2.pdf",
+        *expand(
+            "results/landmarks3d/{model}/{recording}.parquet",
+            model=MODELS,
+            recording=TRACKED_RECORDINGS,
+        ),
     ]
     if SYNTHETIC:
-        outputs.append(f"{SYNTH_DIR}/generic")
+        outputs.append("results/tracking/accuracy.tsv")
     return outputs

@@ -105,6 +105,7 @@ def align_depth_to_color(
     depth_intr: Intrinsics,
     depth_to_color: Extrinsics,
     color_intr: Intrinsics,
+    depth_roi: tuple[int, int, int, int] | None = None,
 ) -> np.ndarray:
     """Depth image re-sampled onto the colour image, pixel for pixel as ``rs.align(rs.stream.color)``.
 
@@ -115,7 +116,9 @@ def align_depth_to_color(
     are truncated after adding 0.5 px and an Inverse Brown-Conrady colour stream is projected
     without its distortion (those coefficients describe the inverse mapping).
     ``depth`` ``(Hd, Wd)`` uint16 raw units, ``depth_scale`` metres per unit; returns
-    ``(Hc, Wc)`` uint16 raw units, 0 = no data.
+    ``(Hc, Wc)`` uint16 raw units, 0 = no data. ``depth_roi`` (x0, y0, x1, y1, exclusive end)
+    restricts the work to those depth pixels; colour pixels fed only from inside it come out as
+    in the full alignment (see :func:`depth_roi_for`).
     """
     raw = np.asarray(depth)
     if raw.dtype != np.uint16 or raw.shape != (depth_intr.height, depth_intr.width):
@@ -125,7 +128,12 @@ def align_depth_to_color(
     target = color_intr
     if Distortion(color_intr.model) == Distortion.INVERSE_BROWN_CONRADY:
         target = replace(color_intr, model=Distortion.NONE)
-    ys, xs = np.nonzero(raw)
+    if depth_roi is None:
+        ys, xs = np.nonzero(raw)
+    else:
+        x0, y0, x1, y1 = depth_roi
+        ys, xs = np.nonzero(raw[y0:y1, x0:x1])
+        ys, xs = ys + y0, xs + x0
     values = raw[ys, xs].astype(np.int32)
     z = values.astype(_F32) * _F32(depth_scale)
     corners = []
@@ -146,3 +154,36 @@ def align_depth_to_color(
             np.minimum.at(out, cy[inside] * width + cx[inside], values[inside])
     out[out == big] = 0
     return out.astype(np.uint16).reshape(height, width)
+
+
+def depth_roi_for(
+    color_box: np.ndarray,
+    depth_intr: Intrinsics,
+    depth_to_color: Extrinsics,
+    color_intr: Intrinsics,
+    z_range_m: tuple[float, float] = (0.1, 3.0),
+    margin: int = 3,
+) -> tuple[int, int, int, int]:
+    """Depth pixels that can land in a colour box (x0, y0, x1, y1) for depths in ``z_range_m``.
+
+    The box's corners are deprojected at both depth limits, moved into the depth camera and
+    projected; the bounding box of those points, grown by ``margin`` pixels and clipped to the
+    image, is returned (x0, y0, x1, y1 with exclusive end).
+    """
+    x0, y0, x1, y1 = np.asarray(color_box, dtype=np.float64)
+    corners = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], dtype=np.float64)
+    color_model = (
+        replace(color_intr, model=Distortion.NONE)
+        if Distortion(color_intr.model) in (Distortion.MODIFIED_BROWN_CONRADY, Distortion.INVERSE_BROWN_CONRADY)
+        else color_intr
+    )
+    pts = np.concatenate([deproject(corners, np.full(4, z), color_model) for z in z_range_m])
+    pix = project(transform(pts, depth_to_color.inverse()), depth_intr)
+    lo = np.floor(pix.min(axis=0)).astype(int) - margin
+    hi = np.ceil(pix.max(axis=0)).astype(int) + margin + 1
+    return (
+        max(int(lo[0]), 0),
+        max(int(lo[1]), 0),
+        min(int(hi[0]), depth_intr.width),
+        min(int(hi[1]), depth_intr.height),
+    )

@@ -1,0 +1,72 @@
+"""3D landmark trajectories: depth aligned to colour, read robustly at each landmark, deprojected.
+
+For every colour frame with landmarks, the paired depth frame is aligned to the colour image as
+librealsense's ``rs.align`` does (only around the face, which gives the same pixels there), the
+depth at each landmark is the median of the valid pixels in a ``(2r + 1)^2`` window (invalid when
+there are none), and the pixel is deprojected with the colour intrinsics (millimetres, colour
+camera frame: x right, y down, z forward).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from neuroface import landmarks as lm
+from neuroface.realsense import geometry
+from neuroface.realsense.bag import BagReader, framesets
+from neuroface.tracks import points
+
+P_COLUMNS = [f"{a}{i}" for a in "XYZ" for i in range(lm.N_LANDMARKS)]
+V_COLUMNS = [f"v{i}" for i in range(lm.N_LANDMARKS)]
+
+
+def depth_at(aligned: np.ndarray, pixels: np.ndarray, radius: int = 2) -> np.ndarray:
+    """Median of the non-zero raw depth values in a window around each pixel ``(N, 2)``;
+    NaN where the window has none or the pixel is outside the image. Returns ``(N,)`` float."""
+    h, w = aligned.shape
+    out = np.full(len(pixels), np.nan)
+    centre = np.round(pixels).astype(np.int64)
+    for i, (x, y) in enumerate(centre):
+        if not (0 <= x < w and 0 <= y < h):
+            continue
+        window = aligned[max(y - radius, 0) : y + radius + 1, max(x - radius, 0) : x + radius + 1]
+        valid = window[window > 0]
+        if valid.size:
+            out[i] = np.median(valid)
+    return out
+
+
+def reconstruct(
+    reader: BagReader, track: pd.DataFrame, radius: int = 2, tolerance_ms: float | None = None
+) -> pd.DataFrame:
+    """3D landmarks for a (median-filtered) 2D track of the same recording.
+
+    Returns position, frame_number, timestamp_ms, X0..X67, Y0..Y67, Z0..Z67 (mm) and v0..v67
+    (True where the landmark has valid depth).
+    """
+    rec = reader.recording
+    by_position = track.set_index("position")
+    pts2d = points(track)
+    rows = []
+    for position, color, depth in framesets(reader, tolerance_ms):
+        row = by_position.loc[position]
+        if row["frame_number"] != color.frame_number:
+            raise ValueError(f"{rec.path}: track and recording disagree at position {position}")
+        xyz = np.full((lm.N_LANDMARKS, 3), np.nan)
+        p = pts2d[position - 1]
+        if depth is not None and np.isfinite(p).all():
+            box = np.concatenate([p.min(axis=0), p.max(axis=0)]) + np.array([-1, -1, 1, 1]) * (radius + 2)
+            roi = geometry.depth_roi_for(box, rec.depth.intrinsics, rec.depth_to_color, rec.color.intrinsics)
+            aligned = geometry.align_depth_to_color(
+                depth.data, rec.depth_scale, rec.depth.intrinsics, rec.depth_to_color, rec.color.intrinsics, roi
+            )
+            z_mm = depth_at(aligned, p, radius) * rec.depth_scale * 1000.0
+            xyz = geometry.deproject(p, z_mm, rec.color.intrinsics).astype(np.float64)
+        rows.append((position, color.frame_number, color.timestamp_ms, *xyz.T.ravel(), *np.isfinite(xyz).all(axis=1)))
+    return pd.DataFrame(rows, columns=["position", "frame_number", "timestamp_ms", *P_COLUMNS, *V_COLUMNS])
+
+
+def points3d(table: pd.DataFrame) -> np.ndarray:
+    """``(T, 68, 3)`` mm from a reconstruction table."""
+    return np.stack([table[[f"{a}{i}" for i in range(lm.N_LANDMARKS)]].to_numpy(np.float64) for a in "XYZ"], axis=-1)

@@ -1,0 +1,80 @@
+# The video stage: landmarks tracked in every frame with each model, median-filtered, and
+# reconstructed in 3D from the depth stream; on the synthetic cohort, checked against truth.
+
+
+rule track_landmarks:
+    """FAN landmarks in every colour frame of one recording (detect, then track), and their
+    5-point median filter."""
+    input:
+        bag=lambda wc: RECORDINGS.set_index("recording_id").loc[wc.recording, "bag"],
+        weights=model_weights,
+    output:
+        raw="results/tracks/{model}/{recording}.parquet",
+        smoothed="results/tracks/{model}/{recording}.smoothed.parquet",
+    log:
+        "logs/tracks/{model}/{recording}.log",
+    benchmark:
+        "benchmarks/tracks/{model}/{recording}.tsv"
+    conda:
+        "../../envs/cnn.yaml"
+    resources:
+        gpu=1,
+    params:
+        tracking=config["tracking"],
+        device=config["fan"]["device"],
+        flip=config["fan"]["flip"],
+        backend=config["realsense"]["backend"],
+    script:
+        "../scripts/track_landmarks.py"
+
+
+rule reconstruct_3d:
+    """3D landmarks (mm) from the aligned depth at each median-filtered landmark."""
+    input:
+        bag=lambda wc: RECORDINGS.set_index("recording_id").loc[wc.recording, "bag"],
+        track="results/tracks/{model}/{recording}.smoothed.parquet",
+    output:
+        "results/landmarks3d/{model}/{recording}.parquet",
+    log:
+        "logs/landmarks3d/{model}/{recording}.log",
+    conda:
+        "../../envs/realsense.yaml"
+    params:
+        radius=config["tracking"]["depth_radius"],
+        tolerance_ms=config["realsense"]["pair_tolerance_ms"],
+        backend=config["realsense"]["backend"],
+    script:
+        "../scripts/reconstruct_3d.py"
+
+
+if SYNTHETIC:
+
+    rule tracking_accuracy:
+        """Tracked 2D and reconstructed 3D landmarks against the synthetic ground truth."""
+        input:
+            tracks=expand(
+                "results/tracks/{model}/{recording}.smoothed.parquet",
+                model=MODELS,
+                recording=TRACKED_RECORDINGS,
+            ),
+            points3d=expand(
+                "results/landmarks3d/{model}/{recording}.parquet",
+                model=MODELS,
+                recording=TRACKED_RECORDINGS,
+            ),
+            truth=expand(
+                f"{SYNTH_DIR}/truth/{{recording}}.npz", recording=TRACKED_RECORDINGS
+            ),
+            recordings=f"{SYNTH_DIR}/recordings.tsv",
+            participants=f"{SYNTH_DIR}/participants.tsv",
+        output:
+            summary="results/tracking/accuracy.tsv",
+            per_recording="results/tracking/accuracy_per_recording.tsv",
+        log:
+            "logs/tracking/accuracy.log",
+        conda:
+            "../../envs/stats.yaml"
+        params:
+            canthi=config["accuracy"]["canthi"],
+        script:
+            "../scripts/tracking_accuracy.py"
