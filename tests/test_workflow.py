@@ -44,6 +44,9 @@ def test_dry_run_plans_the_default_dag(workdir):
         ("finetune_fan", 1),
         ("table_iii", 1),
         ("fig2", 1),
+        ("track_landmarks", 204),  # 102 classification recordings x 2 models
+        ("reconstruct_3d", 204),
+        ("tracking_accuracy", 1),
     ]:
         assert any(line.split()[:2] == [rule, str(count)] for line in out.splitlines()), out
 

@@ -74,6 +74,22 @@ def crop_matrix(
     return (about @ base)[:2]
 
 
+def crop_face(image: np.ndarray, center: np.ndarray, scale: float, resolution: int) -> np.ndarray:
+    """The inference crop, pixel for pixel as face-alignment's ``crop``: the integer window
+    (black outside the image) resized linearly to ``resolution`` x ``resolution``."""
+    h = SCALE_TO_PIXELS * float(scale)
+    ul = np.trunc((np.array([1.0, 1.0]) - resolution / 2.0) * h / resolution + center).astype(np.int64)
+    br = np.trunc((np.array([resolution, resolution]) - resolution / 2.0) * h / resolution + center).astype(np.int64)
+    height, width = image.shape[:2]
+    canvas = np.zeros((br[1] - ul[1], br[0] - ul[0], *image.shape[2:]), dtype=image.dtype)
+    src_x, src_y = (max(ul[0], 0), min(br[0], width)), (max(ul[1], 0), min(br[1], height))
+    if src_x[0] < src_x[1] and src_y[0] < src_y[1]:
+        canvas[src_y[0] - ul[1] : src_y[1] - ul[1], src_x[0] - ul[0] : src_x[1] - ul[0]] = image[
+            src_y[0] : src_y[1], src_x[0] : src_x[1]
+        ]
+    return cv2.resize(canvas, (resolution, resolution), interpolation=cv2.INTER_LINEAR)
+
+
 def crop(image: np.ndarray, matrix: np.ndarray, resolution: int) -> np.ndarray:
     """Sample a ``(resolution, resolution, 3)`` crop; outside the image is black."""
     return cv2.warpAffine(
