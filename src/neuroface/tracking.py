@@ -65,11 +65,10 @@ class Tracker:
             return None
         return points[0], scores[0]
 
-    def _ok(self, points: np.ndarray, scores: np.ndarray, previous: np.ndarray | None) -> bool:
+    def _ok(self, points: np.ndarray, scores: np.ndarray, previous: np.ndarray) -> bool:
+        """Confident enough, and no jump from the previous frame's landmarks."""
         if scores.mean() < self.settings.min_confidence:
             return False
-        if previous is None:
-            return True
         jump = np.median(np.linalg.norm(points - previous, axis=1)) / _face_size(previous)
         return bool(jump <= self.settings.max_jump)
 
