@@ -68,7 +68,6 @@ class OraclePredictor:
 
     def __init__(self, truth, blind=()):
         self.truth, self.blind, self.calls = truth, set(blind), []
-        self.index = {id(None): None}
 
     def bind(self, frames):
         self.by_image = {id(f.data): i for i, f in enumerate(frames)}

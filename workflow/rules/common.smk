@@ -104,6 +104,11 @@ def cohort_table(name):
     return config["cohort"][name]
 
 
+def recording_bag(wildcards):
+    """The .bag file of the recording named by the ``recording`` wildcard."""
+    return RECORDINGS.set_index("recording_id").loc[wildcards.recording, "bag"]
+
+
 def participant_recordings(wildcards):
     """Recording id -> .bag path, for one participant's recordings."""
     rows = RECORDINGS[RECORDINGS["participant_id"] == wildcards.participant]

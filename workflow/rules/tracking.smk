@@ -6,7 +6,7 @@ rule track_landmarks:
     """FAN landmarks in every colour frame of one recording (detect, then track), and their
     5-point median filter."""
     input:
-        bag=lambda wc: RECORDINGS.set_index("recording_id").loc[wc.recording, "bag"],
+        bag=recording_bag,
         weights=model_weights,
     output:
         raw="results/tracks/{model}/{recording}.parquet",
@@ -31,7 +31,7 @@ rule track_landmarks:
 rule reconstruct_3d:
     """3D landmarks (mm) from the aligned depth at each median-filtered landmark."""
     input:
-        bag=lambda wc: RECORDINGS.set_index("recording_id").loc[wc.recording, "bag"],
+        bag=recording_bag,
         track="results/tracks/{model}/{recording}.smoothed.parquet",
     output:
         "results/landmarks3d/{model}/{recording}.parquet",

@@ -2,17 +2,15 @@
 
 import _bootstrap  # noqa: F401
 import pandas as pd
-import torch
 
 from neuroface.detect import HaarDetector
 from neuroface.fan.pipeline import evaluate
+from neuroface.fan.predict import resolve_device
 from neuroface.io import setup_logging, write_table
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
-device = snakemake.params.device
-if device == "auto":
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+device = resolve_device(snakemake.params.device)
 frames_root = snakemake.input.frames[0].rsplit("/", 1)[0]
 per_image = evaluate(
     {"pretrained": snakemake.input.pretrained, "finetuned": snakemake.input.finetuned},

@@ -6,7 +6,7 @@ import _bootstrap  # noqa: F401
 import torch
 
 from neuroface.detect import HaarDetector
-from neuroface.fan.predict import LandmarkPredictor
+from neuroface.fan.predict import LandmarkPredictor, resolve_device
 from neuroface.fan.weights import load_fan
 from neuroface.io import setup_logging, write_table
 from neuroface.realsense.bag import open_bag
@@ -16,9 +16,7 @@ from neuroface.tracks import median_smooth
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
 cfg = snakemake.params.tracking
-device = snakemake.params.device
-if device == "auto":
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+device = resolve_device(snakemake.params.device)
 predictor = LandmarkPredictor(
     load_fan(snakemake.input.weights),
     device=device,

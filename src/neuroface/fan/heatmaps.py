@@ -40,6 +40,14 @@ def from_crop(points: np.ndarray, center: np.ndarray, scale: np.ndarray, resolut
     return (np.asarray(points, dtype=np.float64) - resolution / 2.0) * h / resolution + c
 
 
+def crop_window(center: np.ndarray, scale: float, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """face-alignment's integer crop window: upper-left and bottom-right image pixels ``(2,)``."""
+    h = SCALE_TO_PIXELS * float(scale)
+    corners = np.array([[1.0, 1.0], [resolution, resolution]])
+    ul, br = np.trunc((corners - resolution / 2.0) * h / resolution + np.asarray(center, np.float64)).astype(np.int64)
+    return ul, br
+
+
 def crop_matrix(
     center: np.ndarray, scale: float, resolution: int, rotation_deg: float = 0.0, zoom: float = 1.0, flip: bool = False
 ) -> np.ndarray:
@@ -49,9 +57,7 @@ def crop_matrix(
     window, then a linear resize); ``rotation_deg`` (counter-clockwise), ``zoom`` and ``flip``
     act about the crop centre, for training.
     """
-    h = SCALE_TO_PIXELS * float(scale)
-    ul = np.trunc((np.array([1.0, 1.0]) - resolution / 2.0) * h / resolution + center).astype(np.int64)
-    br = np.trunc((np.array([resolution, resolution]) - resolution / 2.0) * h / resolution + center)
+    ul, br = crop_window(center, scale, resolution)
     size = (br - ul).astype(np.float64)
     # crop pixel j samples image x = ul + (j + 0.5) * size / resolution - 0.5 (cv2.resize, linear)
     base = np.array(
@@ -77,9 +83,7 @@ def crop_matrix(
 def crop_face(image: np.ndarray, center: np.ndarray, scale: float, resolution: int) -> np.ndarray:
     """The inference crop, pixel for pixel as face-alignment's ``crop``: the integer window
     (black outside the image) resized linearly to ``resolution`` x ``resolution``."""
-    h = SCALE_TO_PIXELS * float(scale)
-    ul = np.trunc((np.array([1.0, 1.0]) - resolution / 2.0) * h / resolution + center).astype(np.int64)
-    br = np.trunc((np.array([resolution, resolution]) - resolution / 2.0) * h / resolution + center).astype(np.int64)
+    ul, br = crop_window(center, scale, resolution)
     height, width = image.shape[:2]
     canvas = np.zeros((br[1] - ul[1], br[0] - ul[0], *image.shape[2:]), dtype=image.dtype)
     src_x, src_y = (max(ul[0], 0), min(br[0], width)), (max(ul[1], 0), min(br[1], height))

@@ -13,6 +13,13 @@ from neuroface.fan.model import FAN
 from neuroface.fan.train import landmark_box
 
 
+def resolve_device(name: str) -> str:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; other names unchanged."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
 class LandmarkPredictor:
     """``predict(images, boxes)`` -> landmarks ``(N, 68, 2)`` image px and confidences ``(N, 68)``.
 
