@@ -17,15 +17,23 @@ wildcard_constraints:
     recording="|".join(RECORDING_IDS),
     participant="|".join(PARTICIPANT_IDS),
     model="|".join(MODELS),
+    source="|".join(SOURCES),
+    comparison="|".join(RUNS),
+    task="|".join(CLASSIFICATION_TASKS),
+    figure="|".join(FIGURES),
 
 
 include: "workflow/rules/synthetic.smk"
 include: "workflow/rules/inputs.smk"
 include: "workflow/rules/fan.smk"
 include: "workflow/rules/tracking.smk"
+include: "workflow/rules/qc.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/classification.smk"
 
 
 rule all:
     default_target: True
     input:
         final_outputs(),
+        qc_outputs(),

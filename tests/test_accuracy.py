@@ -9,7 +9,7 @@ from scipy import stats
 
 from neuroface import accuracy
 from neuroface import landmarks as lm
-from neuroface.fan.pipeline import split_participants
+from neuroface.annotated import split_participants
 
 
 def _face(rng, n=5):

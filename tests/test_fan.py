@@ -107,6 +107,24 @@ def test_target_heatmaps_decode_back_to_the_landmarks():
     assert abs(sigma - heatmaps.SIGMA) < 0.3  # 7x7 patch of sigma 1.75 px
 
 
+def test_subpixel_decoding_recovers_gaussian_peaks_exactly():
+    rng = np.random.default_rng(2)
+    u = rng.uniform(4, 28, (68, 2))
+    target = heatmaps.target_heatmaps(u, 32)
+    fa, _, _ = heatmaps.decode(target[None])
+    sub, _, scores = heatmaps.decode(target[None], method="subpixel")
+    assert np.abs(sub[0] - u).max() < 1e-3  # the log of a Gaussian is quadratic
+    assert np.abs(fa[0] - u).max() > 0.2  # face-alignment's quarter-pixel steps are not
+    # noisy peaks stay within a pixel of the quarter-pixel answer; borders and flat maps are left alone
+    noisy = target[None] + rng.uniform(0, 0.05, target[None].shape).astype(np.float32)
+    assert np.abs(heatmaps.decode(noisy, method="subpixel")[0] - heatmaps.decode(noisy)[0]).max() <= 1.0
+    flat = np.zeros((1, 2, 8, 8), np.float32)
+    flat[0, 1, 0, 3] = 1.0
+    np.testing.assert_array_equal(heatmaps.decode(flat, method="subpixel")[0], heatmaps.decode(flat)[0])
+    with pytest.raises(ValueError, match="decoder"):
+        heatmaps.decode(flat, method="soft-argmax")
+
+
 def _awing_closed_form(y, p, a=2.1, w=14.0, e=1.0, t=0.5):
     d = abs(y - p)
     if d < t:
@@ -239,7 +257,7 @@ def test_download_verifies_the_checksum_in_the_name(tmp_path):
 def test_provided_frame_images_are_collected_neuroface_style(tmp_path):
     import pandas as pd
 
-    from neuroface.fan.pipeline import copy_annotated_frames
+    from neuroface.annotated import copy_annotated_frames
 
     images = tmp_path / "Frames"
     images.mkdir()

@@ -40,15 +40,22 @@ def test_dry_run_plans_the_default_dag(workdir):
         ("frame_index", 45),
         ("validate_inputs", 1),
         ("annotated_frames", 45),
-        ("pretrain_fan", 1),
-        ("finetune_fan", 1),
+        ("finetune_fan", 1),  # from the shipped demo pre-trained weights: no pretrain_fan
         ("table_iii", 1),
         ("fig2", 1),
         ("track_landmarks", 204),  # 102 classification recordings x 2 models
-        ("reconstruct_3d", 204),
+        ("reconstruct_3d", 102),  # both models per recording
         ("tracking_accuracy", 1),
+        ("features", 3),  # pretrained, finetuned, truth
+        ("exclusions", 1),
+        ("classify", 6),  # {HC vs PS, HC vs ALS} x {BBP, OPEN, SPREAD}, every source in each
+        ("table_ii", 1),
+        ("roc_figure", 2),
+        ("qc_participant", 36),  # consenting participants
+        ("qc_table", 1),
     ]:
-        assert any(line.split()[:2] == [rule, str(count)] for line in out.splitlines()), out
+        assert any(line.split()[:2] == [rule, str(count)] for line in out.splitlines()), (rule, out)
+    assert not any(line.split()[:1] == ["pretrain_fan"] for line in out.splitlines())
 
 
 def _config(workdir: Path, **changes) -> Path:

@@ -9,16 +9,17 @@ camera frame: x right, y down, z forward).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from neuroface import landmarks as lm
 from neuroface.realsense import geometry
 from neuroface.realsense.bag import BagReader, framesets
-from neuroface.tracks import points
+from neuroface.tracks import P_COLUMNS, V_COLUMNS, points, points3d
 
-P_COLUMNS = [f"{a}{i}" for a in "XYZ" for i in range(lm.N_LANDMARKS)]
-V_COLUMNS = [f"v{i}" for i in range(lm.N_LANDMARKS)]
+__all__ = ["P_COLUMNS", "V_COLUMNS", "depth_at", "points3d", "reconstruct", "reconstruct_tracks"]
 
 
 def depth_at(aligned: np.ndarray, pixels: np.ndarray, radius: int = 2) -> np.ndarray:
@@ -45,28 +46,33 @@ def reconstruct(
     Returns position, frame_number, timestamp_ms, X0..X67, Y0..Y67, Z0..Z67 (mm) and v0..v67
     (True where the landmark has valid depth).
     """
+    return reconstruct_tracks(reader, {"track": track}, radius, tolerance_ms)["track"]
+
+
+def reconstruct_tracks(
+    reader: BagReader, tracks: Mapping[str, pd.DataFrame], radius: int = 2, tolerance_ms: float | None = None
+) -> dict[str, pd.DataFrame]:
+    """:func:`reconstruct` for several tracks of one recording (e.g. one per model), decoding it once."""
     rec = reader.recording
-    by_position = track.set_index("position")
-    pts2d = points(track)
-    rows = []
+    by_position = {name: track.set_index("position") for name, track in tracks.items()}
+    pts2d = {name: points(track) for name, track in tracks.items()}
+    rows: dict[str, list] = {name: [] for name in tracks}
     for position, color, depth in framesets(reader, tolerance_ms):
-        row = by_position.loc[position]
-        if row["frame_number"] != color.frame_number:
-            raise ValueError(f"{rec.path}: track and recording disagree at position {position}")
-        xyz = np.full((lm.N_LANDMARKS, 3), np.nan)
-        p = pts2d[position - 1]
-        if depth is not None and np.isfinite(p).all():
-            box = np.concatenate([p.min(axis=0), p.max(axis=0)]) + np.array([-1, -1, 1, 1]) * (radius + 2)
-            roi = geometry.depth_roi_for(box, rec.depth.intrinsics, rec.depth_to_color, rec.color.intrinsics)
-            aligned = geometry.align_depth_to_color(
-                depth.data, rec.depth_scale, rec.depth.intrinsics, rec.depth_to_color, rec.color.intrinsics, roi
+        for name in tracks:
+            if by_position[name].at[position, "frame_number"] != color.frame_number:
+                raise ValueError(f"{rec.path}: track {name} and recording disagree at position {position}")
+            xyz = np.full((lm.N_LANDMARKS, 3), np.nan)
+            p = pts2d[name][position - 1]
+            if depth is not None and np.isfinite(p).all():
+                box = np.concatenate([p.min(axis=0), p.max(axis=0)]) + np.array([-1, -1, 1, 1]) * (radius + 2)
+                roi = geometry.depth_roi_for(box, rec.depth.intrinsics, rec.depth_to_color, rec.color.intrinsics)
+                aligned = geometry.align_depth_to_color(
+                    depth.data, rec.depth_scale, rec.depth.intrinsics, rec.depth_to_color, rec.color.intrinsics, roi
+                )
+                z_mm = depth_at(aligned, p, radius) * rec.depth_scale * 1000.0
+                xyz = geometry.deproject(p, z_mm, rec.color.intrinsics).astype(np.float64)
+            rows[name].append(
+                (position, color.frame_number, color.timestamp_ms, *xyz.T.ravel(), *np.isfinite(xyz).all(axis=1))
             )
-            z_mm = depth_at(aligned, p, radius) * rec.depth_scale * 1000.0
-            xyz = geometry.deproject(p, z_mm, rec.color.intrinsics).astype(np.float64)
-        rows.append((position, color.frame_number, color.timestamp_ms, *xyz.T.ravel(), *np.isfinite(xyz).all(axis=1)))
-    return pd.DataFrame(rows, columns=["position", "frame_number", "timestamp_ms", *P_COLUMNS, *V_COLUMNS])
-
-
-def points3d(table: pd.DataFrame) -> np.ndarray:
-    """``(T, 68, 3)`` mm from a reconstruction table."""
-    return np.stack([table[[f"{a}{i}" for i in range(lm.N_LANDMARKS)]].to_numpy(np.float64) for a in "XYZ"], axis=-1)
+    columns = ["position", "frame_number", "timestamp_ms", *P_COLUMNS, *V_COLUMNS]
+    return {name: pd.DataFrame(r, columns=columns) for name, r in rows.items()}

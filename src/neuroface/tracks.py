@@ -17,6 +17,9 @@ DETECTED, TRACKED, LOST = "detected", "tracked", "lost"
 X_COLUMNS = [f"x{i}" for i in range(lm.N_LANDMARKS)]
 Y_COLUMNS = [f"y{i}" for i in range(lm.N_LANDMARKS)]
 C_COLUMNS = [f"c{i}" for i in range(lm.N_LANDMARKS)]
+#: 3D landmark tables (neuroface.reconstruct): X0..X67, Y0..Y67, Z0..Z67 in mm, v0..v67 valid depth
+P_COLUMNS = [f"{a}{i}" for a in "XYZ" for i in range(lm.N_LANDMARKS)]
+V_COLUMNS = [f"v{i}" for i in range(lm.N_LANDMARKS)]
 
 
 def median_smooth(track: pd.DataFrame, window: int = 5) -> pd.DataFrame:
@@ -60,3 +63,8 @@ def track_table(
     }
     coords = np.concatenate([pts[..., 0], pts[..., 1], conf], axis=1)
     return pd.concat([pd.DataFrame(data), pd.DataFrame(coords, columns=X_COLUMNS + Y_COLUMNS + C_COLUMNS)], axis=1)
+
+
+def points3d(table: pd.DataFrame) -> np.ndarray:
+    """``(T, 68, 3)`` mm from a 3D landmark table."""
+    return np.stack([table[[f"{a}{i}" for i in range(lm.N_LANDMARKS)]].to_numpy(np.float64) for a in "XYZ"], axis=-1)

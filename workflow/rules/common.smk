@@ -12,6 +12,8 @@ from neuroface.errors import InputError  # noqa: E402
 from neuroface import tables  # noqa: E402
 from neuroface.synth.cohort import RECORDING_SUFFIXES, plan_cohort  # noqa: E402
 from neuroface.fan import weights as fan_weights  # noqa: E402
+from neuroface import features as feature_registry  # noqa: E402
+from neuroface.exclusions import CLASSIFICATION_TASKS, classification_mask  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
@@ -62,8 +64,14 @@ def _pretrained_weights():
                 "cohort.source 'synthetic'; for the lab's data use source 'file' (2DFAN-4)"
             )
         return True, "results/fan/pretrained.pth"
+    path = pretrained["path"]
+    shipped = Path(workflow.basedir) / path if path else None
+    if path and not Path(path).is_absolute() and not Path(path).exists() and shipped.exists():
+        path = str(shipped)  # a file shipped with the workflow (resources/), run from elsewhere
     try:
-        return False, str(fan_weights.locate_pretrained(pretrained["path"]))
+        located = fan_weights.locate_pretrained(path)
+        fan_weights.verify_checksum(located, pretrained["sha256"])
+        return False, str(located)
     except InputError as err:
         if pretrained["download"] and fan_weights.url_reachable():
             return False, pretrained["path"] or str(fan_weights.hub_cache_path())
@@ -73,22 +81,51 @@ def _pretrained_weights():
 PRETRAIN_FAN, PRETRAINED_WEIGHTS = _pretrained_weights()
 PARTICIPANT_IDS = sorted(RECORDINGS["participant_id"].unique())
 MODELS = ("pretrained", "finetuned")
-CLASSIFICATION_TASKS = ("BBP", "OPEN", "SPREAD")
+# landmark sources of the features: both models, and on the synthetic cohort the ground truth
+SOURCES = (*MODELS, "truth") if SYNTHETIC else MODELS
+CLASSIFIED_RECORDINGS = sorted(
+    RECORDINGS.loc[classification_mask(PARTICIPANTS, RECORDINGS), "recording_id"]
+)
+# config tracking.recordings: the classified recordings, or all
+TRACKED_RECORDINGS = (
+    RECORDING_IDS
+    if config["tracking"]["recordings"] == "all"
+    else CLASSIFIED_RECORDINGS
+)
 
 
-def _tracked_recordings():
-    """Recordings the video stage processes (config tracking.recordings)."""
-    if config["tracking"]["recordings"] == "all":
-        return RECORDING_IDS
-    consent = dict(
-        zip(PARTICIPANTS["participant_id"], PARTICIPANTS["consent_share"], strict=True)
-    )
-    keep = RECORDINGS["faces_camera"] & RECORDINGS["task"].isin(CLASSIFICATION_TASKS)
-    keep &= RECORDINGS["participant_id"].map(consent).astype(bool)
-    return sorted(RECORDINGS.loc[keep, "recording_id"])
+def _check_feature_config():
+    """Stop before any job when a feature set names an unknown feature, or a run an unknown
+    set or group."""
+    sets = config["features"]["sets"]
+    try:
+        for names in sets.values():
+            feature_registry.check_names(names)
+    except ValueError as err:
+        raise WorkflowError(f"config features.sets: {err}") from None
+    groups = set(PARTICIPANTS["group"])
+    for comparison, (disease, feature_set) in config["classification"]["runs"].items():
+        if feature_set not in sets:
+            raise WorkflowError(
+                f"config classification.runs.{comparison}: no feature set {feature_set!r} in features.sets"
+            )
+        if disease not in groups or "HC" not in groups:
+            raise WorkflowError(
+                f"config classification.runs.{comparison}: the cohort has no group {disease!r} (or HC)"
+            )
+    if "random_state" in config["classification"]["random_forest"]:
+        raise WorkflowError(
+            "config classification.random_forest: set the seed with classification.seed, not random_state"
+        )
 
 
-TRACKED_RECORDINGS = _tracked_recordings()
+_check_feature_config()
+FEATURE_SETS = config["features"]["sets"]
+RUNS = config["classification"]["runs"]
+# (task, feature set) of every feature table a source gets
+FEATURE_KEYS = [(t, s) for t in CLASSIFICATION_TASKS for s in FEATURE_SETS]
+# Figs. 3, 4, ...: one per comparison, in config order (HC vs PS, HC vs ALS)
+FIGURES = {f"fig{3 + i}": comparison for i, comparison in enumerate(RUNS)}
 
 
 def cohort_table(name):
@@ -124,11 +161,35 @@ def model_weights(wildcards):
     )
 
 
+def feature_tracks(wildcards):
+    """3D landmarks of every classified recording from one source (a model, or the truth)."""
+    if wildcards.source == "truth":
+        return [f"{SYNTH_DIR}/truth/{r}.npz" for r in CLASSIFIED_RECORDINGS]
+    return [
+        f"results/landmarks3d/{wildcards.source}/{r}.parquet"
+        for r in CLASSIFIED_RECORDINGS
+    ]
+
+
+def classified_recordings():
+    """recording_id, participant_id, group and task of the classified recordings."""
+    rows = RECORDINGS[RECORDINGS["recording_id"].isin(CLASSIFIED_RECORDINGS)]
+    rows = rows.merge(PARTICIPANTS[["participant_id", "group"]], on="participant_id")
+    return rows[["recording_id", "participant_id", "group", "task"]].to_dict("records")
+
+
+def feature_table(source, task, feature_set):
+    return f"results/features/{source}/{task}.{feature_set}.tsv"
+
+
 def final_outputs():
     outputs = [
         "results/inputs/segmentation.tsv",
         "results/tables/table3.tsv",
         "results/figures/fig2.pdf",
+        "results/tables/table2.tsv",
+        "results/tables/exclusions.tsv",
+        *expand("results/figures/{figure}.pdf", figure=FIGURES),
         *expand(
             "results/landmarks3d/{model}/{recording}.parquet",
             model=MODELS,

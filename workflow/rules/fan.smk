@@ -32,7 +32,7 @@ rule fan_split:
     log:
         "logs/fan/split.log",
     conda:
-        "../../envs/stats.yaml"
+        "../../envs/realsense.yaml"
     params:
         per_group=config["fan"]["train_participants_per_group"],
         seed=config["fan"]["seed"],
@@ -119,6 +119,7 @@ rule landmark_accuracy:
         canthi=config["accuracy"]["canthi"],
         device=config["fan"]["device"],
         flip=config["fan"]["flip"],
+        decoder=config["fan"]["decoder"],
     script:
         "../scripts/landmark_accuracy.py"
 

@@ -23,23 +23,30 @@ rule track_landmarks:
         tracking=config["tracking"],
         device=config["fan"]["device"],
         flip=config["fan"]["flip"],
+        decoder=config["fan"]["decoder"],
         backend=config["realsense"]["backend"],
     script:
         "../scripts/track_landmarks.py"
 
 
 rule reconstruct_3d:
-    """3D landmarks (mm) from the aligned depth at each median-filtered landmark."""
+    """3D landmarks (mm) from the aligned depth at each median-filtered landmark, for both
+    models of one recording (one pass over its bag)."""
     input:
         bag=recording_bag,
-        track="results/tracks/{model}/{recording}.smoothed.parquet",
+        tracks=expand(
+            "results/tracks/{model}/{{recording}}.smoothed.parquet", model=MODELS
+        ),
     output:
-        "results/landmarks3d/{model}/{recording}.parquet",
+        expand("results/landmarks3d/{model}/{{recording}}.parquet", model=MODELS),
     log:
-        "logs/landmarks3d/{model}/{recording}.log",
+        "logs/landmarks3d/{recording}.log",
+    benchmark:
+        "benchmarks/landmarks3d/{recording}.tsv"
     conda:
         "../../envs/realsense.yaml"
     params:
+        models=MODELS,
         radius=config["tracking"]["depth_radius"],
         tolerance_ms=config["realsense"]["pair_tolerance_ms"],
         backend=config["realsense"]["backend"],

@@ -3,7 +3,7 @@
 import _bootstrap  # noqa: F401
 
 from neuroface import tables
-from neuroface.fan.pipeline import split_participants
+from neuroface.annotated import split_participants
 from neuroface.io import setup_logging, write_table
 
 snakemake = globals()["snakemake"]

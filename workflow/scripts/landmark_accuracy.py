@@ -21,6 +21,7 @@ per_image = evaluate(
     snakemake.params.canthi,
     device=device,
     flip=snakemake.params.flip,
+    decoder=snakemake.params.decoder,
 )
 failed = per_image[~per_image["detected"]].groupby(["model", "group"]).size()
 log.info("detection failures per model and group: %s", failed.to_dict() or "none")

@@ -16,11 +16,13 @@ from neuroface.tracks import median_smooth
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
 cfg = snakemake.params.tracking
+torch.set_num_threads(snakemake.threads)  # one job per core: no oversubscription when jobs run side by side
 device = resolve_device(snakemake.params.device)
 predictor = LandmarkPredictor(
     load_fan(snakemake.input.weights),
     device=device,
     flip=snakemake.params.flip,
+    decoder=snakemake.params.decoder,
     batch_size=cfg["batch_size"],
     dtype=torch.float16 if device == "cuda" else None,
     channels_last=device == "cuda",

@@ -8,8 +8,7 @@ import pandas as pd
 
 from neuroface.accuracy import track_errors
 from neuroface.io import setup_logging, write_table
-from neuroface.reconstruct import points3d
-from neuroface.tracks import points
+from neuroface.tracks import points, points3d
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])

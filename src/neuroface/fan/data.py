@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from neuroface import landmarks as lm
+from neuroface.annotated import frame_image_name
 from neuroface.errors import InputError
 from neuroface.fan.train import Sample
 
@@ -40,11 +41,6 @@ def generic_corpus(directory: str | Path) -> list[Sample]:
         Sample(partial(read_rgb, directory / "images" / name), pts, str(name))
         for name, pts in zip(table["image"], points, strict=True)
     ]
-
-
-def frame_image_name(recording_id: str, frame: int) -> str:
-    """NeuroFace's name for an annotated frame image: ``<video>.avi_<frame>.jpg``."""
-    return f"{recording_id}.avi_{frame}.jpg"
 
 
 def annotated_frames(annotations: pd.DataFrame, frames_dir: str | Path) -> list[Sample]:

@@ -116,16 +116,26 @@ def target_heatmaps(points_hm: np.ndarray, size: int, sigma: float = SIGMA) -> n
     return np.minimum(gy[..., :, None] * gx[..., None, :], 1.0).astype(np.float32)
 
 
+DECODERS = ("face-alignment", "subpixel")
+
+
 def decode(
-    heatmaps: np.ndarray, center: np.ndarray | None = None, scale: np.ndarray | None = None, quantize: bool = False
+    heatmaps: np.ndarray,
+    center: np.ndarray | None = None,
+    scale: np.ndarray | None = None,
+    quantize: bool = False,
+    method: str = "face-alignment",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """face-alignment's ``get_preds_fromhm``, vectorised.
+    """face-alignment's ``get_preds_fromhm``, vectorised, or its sub-pixel refinement.
 
     ``heatmaps`` ``(B, N, H, W)`` -> heatmap coordinates ``(B, N, 2)`` (argmax, moved 0.25 px
-    toward the larger neighbour, as ``k + 0.5``), image coordinates ``(B, N, 2)`` (when centre
-    and scale are given; face-alignment truncates them to integers, ``quantize=True``) and the
-    peak values ``(B, N)`` as confidence.
+    toward the larger neighbour, as ``k + 0.5``; ``method="subpixel"``: moved instead to the peak
+    of the quadratic through the log-heatmap around the argmax, exact for a Gaussian peak),
+    image coordinates ``(B, N, 2)`` (when centre and scale are given; face-alignment truncates
+    them to integers, ``quantize=True``) and the peak values ``(B, N)`` as confidence.
     """
+    if method not in DECODERS:
+        raise ValueError(f"unknown heatmap decoder {method!r}; choose one of {DECODERS}")
     hm = np.asarray(heatmaps, dtype=np.float32)
     b, n, h, w = hm.shape
     flat = hm.reshape(b, n, h * w)
@@ -139,7 +149,10 @@ def decode(
     diff = np.stack(
         [hm[bi, ni, yi, xi + 1] - hm[bi, ni, yi, xi - 1], hm[bi, ni, yi + 1, xi] - hm[bi, ni, yi - 1, xi]], -1
     )
-    preds += np.where(inner[..., None], np.sign(diff) * 0.25, 0.0).astype(np.float32)
+    shift = np.sign(diff) * 0.25
+    if method == "subpixel":
+        shift = np.where(inner[..., None], _quadratic_peak(hm, bi, ni, xi, yi), shift)
+    preds += np.where(inner[..., None], shift, 0.0).astype(np.float32)
     preds += 0.5
     image = np.zeros_like(preds, dtype=np.float64)
     if center is not None and scale is not None:
@@ -147,3 +160,23 @@ def decode(
         if quantize:
             image = np.trunc(image)
     return preds, image, scores
+
+
+def _quadratic_peak(hm: np.ndarray, bi: np.ndarray, ni: np.ndarray, xi: np.ndarray, yi: np.ndarray) -> np.ndarray:
+    """Offset ``(B, N, 2)`` from the argmax ``(xi, yi)`` to the maximum of the second-order Taylor
+    expansion of the log-heatmap there (Newton step, clipped to one pixel); face-alignment's
+    quarter-pixel shift where the log-heatmap is not concave."""
+    log = np.log(np.maximum(hm, 1e-10).astype(np.float64))
+
+    def at(dx: int, dy: int) -> np.ndarray:
+        return log[bi, ni, yi + dy, xi + dx]
+
+    gx, gy = (at(1, 0) - at(-1, 0)) / 2, (at(0, 1) - at(0, -1)) / 2
+    hxx, hyy = at(1, 0) - 2 * at(0, 0) + at(-1, 0), at(0, 1) - 2 * at(0, 0) + at(0, -1)
+    hxy = (at(1, 1) - at(-1, 1) - at(1, -1) + at(-1, -1)) / 4
+    det = hxx * hyy - hxy**2
+    concave = (hxx < 0) & (det > 1e-12)
+    safe = np.where(concave, det, 1.0)
+    offset = np.stack([-(hyy * gx - hxy * gy) / safe, -(hxx * gy - hxy * gx) / safe], axis=-1)
+    fallback = np.sign(np.stack([gx, gy], axis=-1)) * 0.25
+    return np.where(concave[..., None], np.clip(offset, -1.0, 1.0), fallback)

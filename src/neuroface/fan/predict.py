@@ -25,7 +25,7 @@ class LandmarkPredictor:
 
     Crops follow face-alignment's conventions (box centre moved up 0.12 h, scale (w + h) / 195);
     ``flip=True`` averages the heatmaps of the crop and its mirror (left/right swapped), as
-    face-alignment's ``flip_input``.
+    face-alignment's ``flip_input``; ``decoder`` is :func:`neuroface.fan.heatmaps.decode`'s method.
     """
 
     def __init__(
@@ -36,7 +36,11 @@ class LandmarkPredictor:
         batch_size: int = 32,
         dtype: torch.dtype | None = None,
         channels_last: bool = False,
+        decoder: str = "face-alignment",
     ) -> None:
+        if decoder not in heatmaps.DECODERS:
+            raise ValueError(f"unknown heatmap decoder {decoder!r}; choose one of {heatmaps.DECODERS}")
+        self.decoder = decoder
         self.device = torch.device(device)
         self.dtype = dtype
         self.model = model.to(self.device).eval()
@@ -76,7 +80,7 @@ class LandmarkPredictor:
             else np.zeros((0, size, size, 3), np.uint8)
         )
         hm = self.heatmaps(crops)
-        _, points, scores = heatmaps.decode(hm, centers, scales)
+        _, points, scores = heatmaps.decode(hm, centers, scales, method=self.decoder)
         if self.flip:
             scores = scores / 2.0
         return points, scores

@@ -1,0 +1,77 @@
+"""Table II: AUC per run, landmark source and task, its confidence interval, and the paired test.
+
+Input: per-participant disease probabilities (columns comparison, task, source, participant_id,
+group, label, probability), as the leave-one-subject-out random forests give them. Each AUC is
+over the participants with at least one classified repetition from that source; the paired
+DeLong test compares two sources on the participants both have.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from neuroface import roc
+
+#: each source's paired comparison: fine-tuned against pre-trained, the truth against fine-tuned
+PAIRED_WITH = {"finetuned": "pretrained", "truth": "finetuned"}
+
+
+def run_summary(probabilities: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """One row per source of one run and task: n per group, AUC, CI, paired p (NaN if none)."""
+    rows = []
+    by_source = {s: t.set_index("participant_id") for s, t in probabilities.groupby("source", sort=False)}
+    for source, table in by_source.items():
+        labels = table["label"].to_numpy(int)
+        groups = table.groupby("label")["group"].first()
+        row = {
+            "source": source,
+            "control": groups.get(0, ""),
+            "disease": groups.get(1, ""),
+            "n_control": int((labels == 0).sum()),
+            "n_disease": int((labels == 1).sum()),
+            "auc": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "paired_with": PAIRED_WITH.get(source, ""),
+            "n_paired": 0,
+            "p_paired": np.nan,
+        }
+        if row["n_control"] and row["n_disease"]:
+            row["auc"] = roc.auc(labels, table["probability"])
+            row["ci_low"], row["ci_high"] = roc.auc_ci(labels, table["probability"], level)
+        other = by_source.get(row["paired_with"])
+        if other is not None:
+            common = table.index.intersection(other.index)
+            paired = table.loc[common, "label"].to_numpy(int)
+            row["n_paired"] = len(common)
+            if 0 < paired.sum() < len(paired):
+                _, row["p_paired"] = roc.delong_test(
+                    paired, table.loc[common, "probability"], other.loc[common, "probability"]
+                )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def table_ii(probabilities: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Table II from the probabilities of every run (comparison) and task, in input order."""
+    parts = [
+        run_summary(group, level).assign(comparison=comparison, task=task)
+        for (comparison, task), group in probabilities.groupby(["comparison", "task"], sort=False)
+    ]
+    table = pd.concat(parts, ignore_index=True)
+    return table[["comparison", "task", *[c for c in table.columns if c not in ("comparison", "task")]]]
+
+
+def table_ii_markdown(table: pd.DataFrame, level: float = 0.95) -> str:
+    """Table II as Markdown: one line per run, task and source."""
+    lines = [
+        f"| Run | Task | Landmarks | n (control/disease) | AUC [{level:.0%} CI] | paired p (vs) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        auc = "n/a" if np.isnan(r.auc) else f"{r.auc:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
+        paired = "" if np.isnan(r.p_paired) else f"{r.p_paired:.3g} (vs {r.paired_with}, n={r.n_paired})"
+        comparison = r.comparison.replace("_", " ")
+        lines.append(f"| {comparison} | {r.task} | {r.source} | {r.n_control}/{r.n_disease} | {auc} | {paired} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,397 @@
+"""Quality control of the video stage: labelled videos, contact sheets and a QC table.
+
+Both models' landmarks are drawn on the colour frames (pre-trained blue, fine-tuned orange, as in
+the figures), with the recording, frame number, time and each model's tracking status. Images are
+``(H, W, 3) uint8`` RGB throughout; landmarks ``(68, 2)`` colour pixels (NaN when lost). Metrics
+come from a track table (:mod:`neuroface.tracks`) and its 3D reconstruction
+(:mod:`neuroface.reconstruct`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import math
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from neuroface import landmarks as lm
+from neuroface.figures import COLORS, LABELS
+from neuroface.io import atomic_path
+from neuroface.reconstruct import V_COLUMNS
+from neuroface.tracks import DETECTED, LOST, points
+
+if TYPE_CHECKING:
+    from neuroface.realsense.bag import Frame
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    value = hex_colour.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+#: RGB drawing colour of each model (the figures' colours); the fine-tuned model is drawn on top.
+MODEL_COLORS: dict[str, tuple[int, int, int]] = {m: _rgb(COLORS[m]) for m in ("pretrained", "finetuned")}
+
+#: Landmark index runs joined by lines: (indices, closed?).
+CONTOURS: tuple[tuple[tuple[int, ...], bool], ...] = (
+    (lm.JAW, False),
+    (tuple(range(17, 22)), False),
+    (tuple(range(22, 27)), False),
+    (tuple(range(27, 31)), False),
+    (tuple(range(31, 36)), False),
+    (lm.RIGHT_EYE, True),
+    (lm.LEFT_EYE, True),
+    (lm.OUTER_LIPS, True),
+    (lm.INNER_LIPS, True),
+)
+
+#: QC metric -> the ``qc`` config key holding its upper limit.
+LIMIT_KEYS = {
+    "lost_fraction": "max_lost_fraction",
+    "redetection_fraction": "max_redetection_fraction",
+    "depth_missing_fraction": "max_depth_missing_fraction",
+}
+
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_SHIFT = 4  # sub-pixel bits for OpenCV drawing
+_ONE = 1 << _SHIFT
+
+
+# --- frame selection -------------------------------------------------------------------------
+
+
+def spaced_positions(n_frames: int, k: int) -> np.ndarray:
+    """``min(k, n_frames)`` evenly spaced 1-based frame positions, first and last included (sorted)."""
+    if n_frames <= 0 or k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if k >= n_frames:
+        return np.arange(1, n_frames + 1)
+    if k == 1:
+        return np.array([1])
+    return np.unique(np.round(np.linspace(1, n_frames, k)).astype(np.int64))
+
+
+# --- drawing ---------------------------------------------------------------------------------
+
+
+def _fixed(xy: np.ndarray) -> np.ndarray:
+    return np.round(np.asarray(xy, dtype=np.float64) * _ONE).astype(np.int32)
+
+
+def draw_landmarks(
+    image: np.ndarray, landmarks: Mapping[str, np.ndarray], scale: float = 1.0, radius: float = 2.0
+) -> np.ndarray:
+    """A copy of ``image`` with each model's ``(68, 2)`` landmarks (colour px, times ``scale``) drawn
+    as dots joined along the face contours, in :data:`MODEL_COLORS` order; NaN landmarks are skipped."""
+    out = np.ascontiguousarray(image).copy()
+    for model in sorted(landmarks, key=lambda m: list(MODEL_COLORS).index(m) if m in MODEL_COLORS else -1):
+        pts = np.asarray(landmarks[model], dtype=np.float64) * scale
+        colour = MODEL_COLORS.get(model, (255, 255, 255))
+        finite = np.isfinite(pts).all(axis=1)
+        for indices, closed in CONTOURS:
+            idx = list(indices)
+            if finite[idx].all():
+                cv2.polylines(out, [_fixed(pts[idx])], closed, colour, 1, cv2.LINE_AA, _SHIFT)
+        for x, y in pts[finite]:
+            centre = (int(round(x * _ONE)), int(round(y * _ONE)))
+            cv2.circle(out, centre, int(round(radius * _ONE)), colour, -1, cv2.LINE_AA, _SHIFT)
+    return out
+
+
+def status_lines(statuses: Mapping[str, str], short: bool = False) -> list[tuple[str, tuple[int, int, int] | None]]:
+    """Label lines ``(text, swatch colour)`` giving each model's tracking status."""
+    names = {"pretrained": "PT", "finetuned": "FT"} if short else LABELS
+    return [(f"{names.get(m, m)}: {s}", MODEL_COLORS.get(m)) for m, s in statuses.items()]
+
+
+def draw_label(
+    image: np.ndarray, lines: Sequence[tuple[str, tuple[int, int, int] | None]], font_scale: float = 0.5
+) -> np.ndarray:
+    """A copy of ``image`` with ``lines`` of white text, each after an optional colour swatch, on a
+    darkened box in the top-left corner."""
+    out = np.ascontiguousarray(image).copy()
+    if not lines:
+        return out
+    thickness = 1
+    (_, text_h), baseline = cv2.getTextSize("Ag", _FONT, font_scale, thickness)
+    line_h = text_h + baseline + 2
+    swatch = text_h
+    pad = max(2, text_h // 3)
+    widths = [
+        cv2.getTextSize(text, _FONT, font_scale, thickness)[0][0] + (swatch + pad if c else 0) for text, c in lines
+    ]
+    x1 = min(out.shape[1], 2 * pad + max(widths))
+    y1 = min(out.shape[0], 2 * pad + line_h * len(lines))
+    out[:y1, :x1] = (out[:y1, :x1] * 0.35).astype(np.uint8)
+    for i, (text, colour) in enumerate(lines):
+        top = pad + i * line_h
+        x = pad
+        if colour is not None:
+            cv2.rectangle(out, (x, top + 1), (x + swatch - 1, top + swatch), colour, -1)
+            x += swatch + pad
+        cv2.putText(out, text, (x, top + text_h), _FONT, font_scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    return out
+
+
+def thumbnail(image: np.ndarray, width: int) -> np.ndarray:
+    """``image`` resized to ``width`` pixels wide, aspect kept (area interpolation)."""
+    h, w = image.shape[:2]
+    height = max(1, round(h * width / w))
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def contact_sheet(
+    images: Sequence[np.ndarray],
+    columns: int | None = None,
+    gap: int = 4,
+    title: str | None = None,
+    title_height: int = 28,
+    background: tuple[int, int, int] = (32, 32, 32),
+) -> np.ndarray:
+    """Equal-sized RGB ``images`` in a grid (``columns`` default ``ceil(sqrt(n))``), ``gap`` px apart,
+    under an optional ``title`` band ``title_height`` px high. Returns ``(H, W, 3) uint8`` with
+    ``H = [title_height] + rows * (h + gap) + gap`` and ``W = columns * (w + gap) + gap``."""
+    if not images:
+        raise ValueError("a contact sheet needs at least one image")
+    h, w = images[0].shape[:2]
+    if any(im.shape[:2] != (h, w) for im in images):
+        raise ValueError("contact sheet images differ in size")
+    cols = columns or math.ceil(math.sqrt(len(images)))
+    rows = math.ceil(len(images) / cols)
+    top = title_height if title else 0
+    sheet = np.empty((top + rows * (h + gap) + gap, cols * (w + gap) + gap, 3), np.uint8)
+    sheet[:] = background
+    for k, im in enumerate(images):
+        r, c = divmod(k, cols)
+        y, x = top + gap + r * (h + gap), gap + c * (w + gap)
+        sheet[y : y + h, x : x + w] = im
+    if title:
+        scale = 0.6 * title_height / 28
+        (_, th), _ = cv2.getTextSize(title, _FONT, scale, 1)
+        origin = (gap + 2, (title_height + th) // 2 + gap // 2)
+        cv2.putText(sheet, title, origin, _FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return sheet
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def write_png(image: np.ndarray, path: str | Path) -> None:
+    """Write an RGB image as PNG, atomically."""
+    ok, data = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise RuntimeError(f"OpenCV could not encode {path} as PNG")
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data.tobytes())
+
+
+class VideoSink:
+    """Frames appended to an open ``cv2.VideoWriter``; size fixed by the first frame."""
+
+    def __init__(self, path: Path, fps: float, fourcc: str) -> None:
+        self.path, self.fps, self.fourcc = path, fps, fourcc
+        self.frames = 0
+        self.writer: cv2.VideoWriter | None = None
+
+    def write(self, image: np.ndarray) -> None:
+        """Append one ``(H, W, 3) uint8`` RGB frame."""
+        h, w = image.shape[:2]
+        if self.writer is None:
+            self.size = (w, h)
+            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, (w, h))
+            if not self.writer.isOpened():
+                raise RuntimeError(f"OpenCV cannot write {self.fourcc!r} video to {self.path}")
+        elif (w, h) != self.size:
+            raise ValueError(f"frame is {w}x{h}, the video {self.size[0]}x{self.size[1]}")
+        self.writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        self.frames += 1
+
+    def release(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+            self.writer = None
+
+
+@contextlib.contextmanager
+def open_video(path: str | Path, fps: float, fourcc: str = "mp4v") -> Iterator[VideoSink]:
+    """A :class:`VideoSink` writing ``path`` atomically (the container follows ``path``'s suffix,
+    so the staged file keeps it). ``mp4v`` (MPEG-4 Part 2) is what the opencv-python wheels encode;
+    their FFmpeg has no H.264 encoder."""
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        staged = tmp.with_name(tmp.name + target.suffix)
+        sink = VideoSink(staged, fps, fourcc)
+        try:
+            yield sink
+            sink.release()
+            if sink.frames == 0:
+                raise ValueError(f"no frames written to {target}")
+            os.replace(staged, tmp)
+        finally:
+            sink.release()
+            staged.unlink(missing_ok=True)
+
+
+def write_video(images: Iterable[np.ndarray], path: str | Path, fps: float, fourcc: str = "mp4v") -> int:
+    """Write RGB frames as a video, atomically, streaming; returns the number of frames."""
+    with open_video(path, fps, fourcc) as sink:
+        for image in images:
+            sink.write(image)
+    return sink.frames
+
+
+# --- one recording ---------------------------------------------------------------------------
+
+
+def render_recording(
+    frames: Iterable[Frame],
+    tracks: Mapping[str, pd.DataFrame],
+    recording: str,
+    video_path: str | Path,
+    sheet_path: str | Path,
+    video_frames: int = 40,
+    fps: float = 5.0,
+    sheet_frames: int = 12,
+    thumb_width: int = 320,
+    progress: bool = False,
+) -> dict[str, int]:
+    """Labelled QC video and contact sheet of one recording, in one pass over its colour ``frames``.
+
+    ``tracks``: model -> track table of the recording (one row per colour frame, in stream order).
+    Only the selected frames are drawn; nothing but the sheet's thumbnails is kept. Returns the
+    frame counts ``{"frames", "video", "sheet"}``.
+    """
+    lengths = {m: len(t) for m, t in tracks.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"{recording}: the models' tracks differ in length {lengths}")
+    first = next(iter(tracks.values()))
+    n = len(first)
+    if n == 0:
+        raise ValueError(f"{recording}: the tracks are empty")
+    numbers = first["frame_number"].to_numpy()
+    if any(not np.array_equal(t["frame_number"].to_numpy(), numbers) for t in tracks.values()):
+        raise ValueError(f"{recording}: the models' tracks disagree on frame numbers")
+    seconds = (first["timestamp_ms"].to_numpy(np.float64) - first["timestamp_ms"].iloc[0]) / 1000.0
+    pts = {m: points(t) for m, t in tracks.items()}
+    status = {m: t["status"].to_numpy() for m, t in tracks.items()}
+    video_set = set(spaced_positions(n, video_frames).tolist())
+    sheet_set = set(spaced_positions(n, sheet_frames).tolist())
+    wanted = video_set | sheet_set
+    last = max(wanted)
+    thumbs: list[np.ndarray] = []
+    seen = 0
+    with open_video(video_path, fps) as video:
+        stream = tqdm(frames, total=n, desc=recording, disable=not progress, mininterval=5)
+        for position, frame in enumerate(stream, start=1):
+            seen = position
+            i = position - 1
+            if frame.frame_number != numbers[i]:
+                raise ValueError(
+                    f"{recording}: frame {frame.frame_number} at position {position}, the track has {numbers[i]}"
+                )
+            if position in wanted:
+                statuses = {m: str(status[m][i]) for m in tracks}
+                drawn = draw_landmarks(frame.data, {m: pts[m][i] for m in tracks})
+                if position in video_set:
+                    header = [(recording, None), (f"frame {frame.frame_number}  t = {seconds[i]:.2f} s", None)]
+                    video.write(draw_label(drawn, header + status_lines(statuses)))
+                if position in sheet_set:
+                    header = [(f"#{frame.frame_number}  {seconds[i]:.1f} s", None)]
+                    small = thumbnail(drawn, thumb_width)
+                    thumbs.append(draw_label(small, header + status_lines(statuses, short=True), 0.4))
+            if position == last:
+                break
+        stream.close()
+        if seen < last:
+            raise ValueError(f"{recording}: the recording has {seen} colour frames, the tracks {n}")
+    legend = "  ".join(f"{LABELS[m]} ({'blue' if m == 'pretrained' else 'orange'})" for m in tracks if m in LABELS)
+    write_png(contact_sheet(thumbs, title=f"{recording}   {legend}"), sheet_path)
+    return {"frames": n, "video": len(video_set), "sheet": len(thumbs)}
+
+
+# --- metrics and flags -----------------------------------------------------------------------
+
+
+def track_metrics(track: pd.DataFrame, points3d: pd.DataFrame) -> dict[str, float]:
+    """QC metrics of one model on one recording.
+
+    ``frames``; ``lost`` and ``lost_fraction`` (of frames); ``redetections``: detector runs that
+    found the face again, i.e. frames ``detected`` after the recording's first detection, and
+    ``redetection_fraction`` (of frames); ``depth_missing_fraction``: landmarks without valid depth
+    (``v`` False, or no 3D row) among the non-lost frames' landmarks (NaN when none).
+    """
+    n = len(track)
+    status = track["status"].to_numpy()
+    lost = int((status == LOST).sum())
+    redetections = max(int((status == DETECTED).sum()) - 1, 0)
+    kept = track.loc[status != LOST, "position"].to_numpy()
+    valid = points3d.set_index("position")[V_COLUMNS].reindex(kept).to_numpy(np.float64)
+    valid = np.nan_to_num(valid, nan=0.0)
+    return {
+        "frames": n,
+        "lost": lost,
+        "lost_fraction": lost / n if n else math.nan,
+        "redetections": redetections,
+        "redetection_fraction": redetections / n if n else math.nan,
+        "depth_missing_fraction": float(1.0 - valid.mean()) if valid.size else math.nan,
+    }
+
+
+def flags(metrics: Mapping[str, Mapping[str, float]], limits: Mapping[str, float]) -> tuple[bool, str]:
+    """``(flagged, reasons)``: a model's metric strictly above its limit (``limits`` holds the ``qc``
+    config keys of :data:`LIMIT_KEYS`) or a model with no frames; reasons joined by ``"; "``."""
+    reasons = []
+    for model, values in metrics.items():
+        if not values["frames"]:
+            reasons.append(f"{model}: no frames")
+            continue
+        for metric, key in LIMIT_KEYS.items():
+            value = values[metric]
+            if value > limits[key]:
+                reasons.append(f"{model} {metric} {value:.3f} > {limits[key]:g}")
+    return bool(reasons), "; ".join(reasons)
+
+
+def qc_row(
+    recording: str, metrics: Mapping[str, Mapping[str, float]], limits: Mapping[str, float]
+) -> dict[str, object]:
+    """One QC table row: ``recording_id``, ``{model}_{metric}`` for every model, ``flagged``, ``reasons``."""
+    row: dict[str, object] = {"recording_id": recording}
+    for model, values in metrics.items():
+        row.update({f"{model}_{k}": v for k, v in values.items()})
+    row["flagged"], row["reasons"] = flags(metrics, limits)
+    return row
+
+
+def qc_html(table: pd.DataFrame, limits: Mapping[str, float]) -> str:
+    """A standalone HTML page of the QC table (fractions to 3 decimals), flagged rows highlighted."""
+    flagged = int(table["flagged"].sum()) if len(table) else 0
+    limit_text = ", ".join(f"{k} {limits[k]:g}" for k in LIMIT_KEYS.values())
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+    body = []
+    for _, row in table.iterrows():
+        cells = []
+        for column, value in row.items():
+            if isinstance(value, float) and str(column).endswith("_fraction"):
+                text = "" if math.isnan(value) else f"{value:.3f}"
+            else:
+                text = str(value)
+            cells.append(f"<td>{html.escape(text)}</td>")
+        style = ' class="flagged"' if row["flagged"] else ""
+        body.append(f"<tr{style}>{''.join(cells)}</tr>")
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Video QC</title><style>'
+        "body{font-family:sans-serif;font-size:12px}table{border-collapse:collapse}"
+        "th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}"
+        "td:first-child,td:last-child{text-align:left}tr.flagged{background:#fdd}</style></head><body>"
+        f"<p>{flagged} of {len(table)} recordings flagged (limits: {html.escape(limit_text)}).</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>\n"
+    )

@@ -1,0 +1,43 @@
+"""Rule qc_table: per-recording QC metrics of both models, flagged against the config qc limits."""
+
+from pathlib import Path
+
+import _bootstrap  # noqa: F401
+import pandas as pd
+from tqdm import tqdm
+
+from neuroface.io import atomic_path, setup_logging, write_table
+from neuroface.qc import qc_html, qc_row, track_metrics
+from neuroface.reconstruct import V_COLUMNS
+
+snakemake = globals()["snakemake"]
+log = setup_logging(snakemake.log[0])
+inp, params = snakemake.input, snakemake.params
+limits = params.limits
+metrics: dict[str, dict[str, dict[str, float]]] = {}
+pairs = list(zip(inp.tracks, inp.points3d, strict=True))
+for track_file, file3d in tqdm(pairs, desc="qc metrics", unit="track", mininterval=5):
+    model, recording = Path(file3d).parent.name, Path(file3d).name.split(".")[0]
+    if (Path(track_file).parent.name, Path(track_file).name.split(".")[0]) != (model, recording):
+        raise ValueError(f"inputs out of order: {track_file} vs {file3d}")
+    track = pd.read_parquet(track_file, columns=["position", "status"])
+    valid = pd.read_parquet(file3d, columns=["position", *V_COLUMNS])
+    metrics.setdefault(recording, {})[model] = track_metrics(track, valid)
+
+info = pd.DataFrame(params.recordings).set_index("recording_id")
+rows = [
+    {
+        "participant_id": info.at[recording, "participant_id"],
+        "task": info.at[recording, "task"],
+        **qc_row(recording, by_model, limits),
+    }
+    for recording, by_model in sorted(metrics.items())
+]
+table = pd.DataFrame(rows)
+table = table[["recording_id", *[c for c in table.columns if c != "recording_id"]]]
+for _, row in table[table["flagged"]].iterrows():
+    log.warning("%s flagged: %s", row["recording_id"], row["reasons"])
+log.info("%d of %d recordings flagged", int(table["flagged"].sum()), len(table))
+write_table(table, snakemake.output.tsv)
+with atomic_path(snakemake.output.html) as tmp:
+    tmp.write_text(qc_html(table, limits))
