@@ -223,6 +223,8 @@ def test_weights_round_trip_checksum_and_safe_loading(tmp_path):
     model = FAN(cfg).eval()
     path = tmp_path / "fan.pth"
     save_fan(model, path, {"note": "test"})
+    save_fan(model, tmp_path / "copy.pth", {"note": "test"})
+    assert path.read_bytes() == (tmp_path / "copy.pth").read_bytes()  # byte-reproducible files
     again = load_fan(path)
     assert again.config == cfg
     x = torch.rand(1, 3, 32, 32)

@@ -62,12 +62,12 @@ rule roc_figure:
         ),
         table="results/tables/table2.tsv",
     output:
-        pdf=report(
-            "results/figures/{figure}.pdf",
+        pdf="results/figures/{figure}.pdf",
+        png=report(
+            "results/figures/{figure}.png",
             category="Figures",
             caption="../report/roc.rst",
         ),
-        png="results/figures/{figure}.png",
     log:
         "logs/figures/{figure}.log",
     conda:

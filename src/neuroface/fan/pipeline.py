@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from neuroface import accuracy
 from neuroface.detect import HaarDetector
@@ -38,6 +39,7 @@ def pretrain(
     order = np.random.default_rng(cfg.seed).permutation(len(samples))
     n_test = max(1, int(round(heldout_fraction * len(samples))))
     test, training = [samples[i] for i in order[:n_test]], [samples[i] for i in order[n_test:]]
+    torch.manual_seed(cfg.seed)  # the initial weights too: the same config gives the same model
     model = FAN(architecture)
     history = train(model, training, cfg)
     return model, history, heldout_nrmse(model, test)

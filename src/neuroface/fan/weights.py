@@ -140,7 +140,8 @@ def save_fan(model: FAN, path: str | Path, metadata: dict[str, Any] | None = Non
     architecture, the file's SHA-256 and ``metadata``; both atomically."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+        with open(tmp, "wb") as fh:  # a file handle: torch.save names the archive's root after a path
+            torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, fh)
         digest = sha256(tmp)
     info = {"config": model.config.to_dict(), "sha256": digest, **(metadata or {})}
     with atomic_path(path.with_name(path.name + ".json")) as tmp:
