@@ -131,3 +131,10 @@ def test_exclusions_are_counted_once_in_order():
         8,
         24,
     ]
+
+
+def test_table_ii_of_nothing_is_an_empty_table():
+    empty = probabilities().iloc[:0]
+    table = table_ii(empty)
+    assert table.empty and {"auc", "ci_low", "p_paired"} <= set(table.columns)
+    assert table_ii_markdown(table).count("\n") == 2

@@ -40,3 +40,17 @@ def test_write_table_round_trips(tmp_path, suffix):
     write_table(table, path)
     back = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path, sep="," if suffix == ".csv" else "\t")
     pd.testing.assert_frame_equal(back, table, check_dtype=False)
+
+
+def test_a_killed_writers_temporaries_are_removed_by_the_next_write(tmp_path):
+    # what a SIGKILL inside atomic_path / atomic_dir leaves behind (finally never ran)
+    (tmp_path / ".w.pth.ab12cd34.partial").write_bytes(b"half")
+    (tmp_path / ".frames.x9_y8z7w.partial").mkdir()
+    (tmp_path / ".frames.x9_y8z7w.partial" / "1.jpg").write_bytes(b"half")
+    other = tmp_path / ".w.pth.json.ab12cd34.partial"  # another target's temporary: kept
+    other.write_bytes(b"in use")
+    with atomic_path(tmp_path / "w.pth") as tmp:
+        tmp.write_bytes(b"whole")
+    with atomic_dir(tmp_path / "frames") as tmp:
+        (tmp / "1.jpg").write_bytes(b"whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".w.pth.json.ab12cd34.partial", "frames", "w.pth"]

@@ -17,6 +17,21 @@ from neuroface import roc
 PAIRED_WITH = {"finetuned": "pretrained", "truth": "finetuned"}
 
 
+COLUMNS = [
+    "source",
+    "control",
+    "disease",
+    "n_control",
+    "n_disease",
+    "auc",
+    "ci_low",
+    "ci_high",
+    "paired_with",
+    "n_paired",
+    "p_paired",
+]
+
+
 def run_summary(probabilities: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """One row per source of one run and task: n per group, AUC, CI, paired p (NaN if none)."""
     rows = []
@@ -50,7 +65,7 @@ def run_summary(probabilities: pd.DataFrame, level: float = 0.95) -> pd.DataFram
                     paired, table.loc[common, "probability"], other.loc[common, "probability"]
                 )
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def table_ii(probabilities: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
@@ -59,6 +74,8 @@ def table_ii(probabilities: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         run_summary(group, level).assign(comparison=comparison, task=task)
         for (comparison, task), group in probabilities.groupby(["comparison", "task"], sort=False)
     ]
+    if not parts:  # no source had enough participants in any run
+        return pd.DataFrame(columns=["comparison", "task", *COLUMNS])
     table = pd.concat(parts, ignore_index=True)
     return table[["comparison", "task", *[c for c in table.columns if c not in ("comparison", "task")]]]
 

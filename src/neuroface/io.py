@@ -7,8 +7,10 @@ complete, so an interrupted job never leaves a half-written file that looks fini
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -24,11 +26,24 @@ def _umask() -> int:
     return mask
 
 
+def remove_stale(target: Path, token: str = r"[a-z0-9_]{8}") -> None:
+    """Delete the temporaries ``.<name>.<token>.partial`` of ``target`` that a killed writer left
+    behind (SIGKILL skips ``finally``). Snakemake lets one job at a time write an output, so none
+    is in use; the exact pattern spares other targets' temporaries (``x.pth`` vs ``x.pth.json``)."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.{token}\.partial")
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.partial"):
+        if pattern.fullmatch(stale.name) and stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        elif pattern.fullmatch(stale.name):
+            stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path in ``path``'s directory; rename it to ``path`` on success."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -45,6 +60,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield a temporary directory beside ``path``; it replaces ``path`` on success."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     try:

@@ -13,6 +13,14 @@ rf = {**params.random_forest, "n_jobs": snakemake.threads}
 parts = []
 for source, path in zip(params.sources, snakemake.input, strict=True):
     table = pd.read_csv(path, sep="\t")
+    counts = table.groupby("group")["participant_id"].nunique()
+    if min(counts.get("HC", 0), counts.get(params.disease, 0)) < 2:
+        log.warning(
+            "%s: too few participants with classified repetitions (%s): no AUC for this source",
+            source,
+            counts.to_dict(),
+        )
+        continue
     probabilities = classify(table, list(params.features), params.disease, rf_params=rf, seed=params.seed)
     log.info(
         "%s: %d participants (%s) from %d repetitions",
@@ -22,7 +30,8 @@ for source, path in zip(params.sources, snakemake.input, strict=True):
         int(probabilities["n_repetitions"].sum()),
     )
     parts.append(probabilities.assign(source=source))
-out = pd.concat(parts, ignore_index=True).assign(
+empty = pd.DataFrame(columns=["participant_id", "group", "label", "probability", "n_repetitions", "source"])
+out = pd.concat(parts or [empty], ignore_index=True).assign(
     comparison=snakemake.wildcards.comparison, task=snakemake.wildcards.task
 )
 write_table(

@@ -20,6 +20,7 @@ import lz4.frame
 import numpy as np
 from rosbags.rosbag1 import Writer
 
+from neuroface.io import remove_stale
 from neuroface.realsense import rosformat as rf
 from neuroface.realsense.camera import Extrinsics, Intrinsics
 
@@ -82,7 +83,7 @@ class BagWriter:
     # -- context management -------------------------------------------------------------------
     def __enter__(self) -> BagWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp.unlink(missing_ok=True)
+        remove_stale(self.path, token=r"\d+")  # any process's, not only this one's
         self._writer = Writer(self._tmp)
         if self.compression:
             self._writer.set_compression(Writer.CompressionFormat.LZ4)
