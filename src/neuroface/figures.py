@@ -113,16 +113,16 @@ def roc_figure(
                 continue
             fpr, tpr = roc_points(rows["label"], rows["probability"])
             auc = auc_of.get((task, source), np.nan)
-            ax.step(
-                fpr, tpr, where="post", color=COLORS.get(source), label=f"{LABELS.get(source, source)} (AUC {auc:.2f})"
-            )
+            # straight segments between operating points: a tie between the classes is a diagonal
+            label = f"{LABELS.get(source, source)} (AUC {auc:.2f})"
+            ax.plot(fpr, tpr, color=COLORS.get(source), lw=1.2, label=label)
         ax.set_title(f"{chr(65 + k)}) {task}", loc="left")
         ax.set_xlim(-0.01, 1.01)
         ax.set_ylim(-0.01, 1.01)
         ax.set_aspect("equal")
         ax.set_xlabel("False positive rate")
         ax.grid(alpha=0.3, lw=0.5)
-        ax.legend(loc="lower right", frameon=False)
+        ax.legend(loc="lower right", frameon=True, framealpha=0.9, edgecolor="none", fontsize=6)
     np.atleast_1d(axes)[0].set_ylabel("True positive rate")
     fig.suptitle(title, fontsize=9)
     return fig
