@@ -118,20 +118,35 @@ def test_median_filter_removes_spikes_and_respects_gaps():
     np.testing.assert_allclose(smooth[0, 0, 0], 0.0)
 
 
-DEMO = REPO / "results" / "fan" / "finetuned.pth"
+DEMO = REPO / "results" / "fan" / "finetuned.pth"  # built by the workflow
+SHIPPED = REPO / "resources" / "fan" / "demo_pretrained.pth"  # in the repository: runs everywhere
 
 
-@pytest.mark.skipif(not DEMO.is_file(), reason="demo FAN weights not built (run the workflow's FAN stage)")
-def test_tracking_with_the_demo_model_stays_near_the_truth(recording):
+@pytest.mark.parametrize(
+    ("weights", "bound"),
+    [
+        (SHIPPED, 22.0),  # the demo's pre-trained FAN: ~14-15 % on the cohort (its own annotation convention)
+        pytest.param(
+            DEMO,
+            12.0,  # fine-tuned: ~5 %
+            marks=pytest.mark.skipif(not DEMO.is_file(), reason="fine-tuned demo FAN not built (run the workflow)"),
+        ),
+    ],
+    ids=["pretrained", "finetuned"],
+)
+def test_tracking_with_the_demo_models_stays_near_the_truth(recording, weights, bound):
     from neuroface import accuracy
     from neuroface.detect import HaarDetector
     from neuroface.fan.predict import LandmarkPredictor
     from neuroface.fan.weights import load_fan
 
     bag, truth = recording
-    table = Tracker(LandmarkPredictor(load_fan(DEMO)), HaarDetector()).track(open_bag(bag).frames("color"))
+    predictor = LandmarkPredictor(load_fan(weights), decoder="subpixel")
+    table = Tracker(predictor, HaarDetector()).track(open_bag(bag).frames("color"))
     pts = points(median_smooth(table))
     ok = np.isfinite(pts).all(axis=(1, 2))
     assert ok.mean() > 0.9
-    assert accuracy.nrmse(pts[ok], truth["landmarks_2d"][ok].astype(float)).mean() < 12.0
+    error = accuracy.nrmse(pts[ok], truth["landmarks_2d"][ok].astype(float)).mean()
+    print(f"{weights.name}: NRMSE {error:.1f} % over {ok.sum()} frames")
+    assert error < bound
     assert lm.N_LANDMARKS == pts.shape[1]

@@ -134,6 +134,13 @@ def live_processes(pgid: int) -> list[int]:
     return alive
 
 
+def _default_sigint() -> None:
+    """Give Snakemake Python's Ctrl-C behaviour even when pytest runs in the background of a
+    non-interactive shell, which starts its processes with SIGINT ignored (POSIX); Python keeps an
+    ignored SIGINT ignored, and the Ctrl-C interruption would then do nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(workdir: Path, *args: str, log_name: str = "snakemake.log", cores: int = 2) -> Run:
     """Start Snakemake in ``workdir`` in a new session, so that its process group holds it and its jobs."""
     log = workdir / log_name
@@ -147,6 +154,7 @@ def start(workdir: Path, *args: str, log_name: str = "snakemake.log", cores: int
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_default_sigint,
         )
     return Run(workdir, log, proc)
 
