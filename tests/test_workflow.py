@@ -114,3 +114,19 @@ def test_missing_pretrained_weights_stop_before_any_job(workdir):
     assert result.returncode != 0
     assert str(missing) in out and "adrianbulat.com" in out and "2DFAN-4" in out, out
     assert not (workdir / "results").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"features__sets": {"PS": ["mouth_width_rom", "nope"], "ALS": ["mouth_width_rom"]}}, "nope"),
+        ({"classification__runs": {"HC_vs_PD": ["PD", "PS"]}}, "no group 'PD'"),
+        ({"classification__runs": {"HC_vs_PS": ["PS", "XYZ"]}}, "no feature set 'XYZ'"),
+    ],
+)
+def test_bad_feature_or_classification_config_stops_before_any_job(workdir, change, message):
+    _config(workdir, **change)
+    result = snakemake("-n", "-d", str(workdir))
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert message in out, out
