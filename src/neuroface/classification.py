@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 
+from neuroface.roc import binary_labels
+
 __all__ = ["DEFAULT_RF_PARAMS", "OUTPUT_COLUMNS", "TABLE_COLUMNS", "classify", "loso_folds", "loso_probabilities"]
 
 #: The default forest (config ``classification.random_forest``; the paper does not state its
@@ -95,21 +97,6 @@ def _feature_matrix(X) -> np.ndarray:
     return arr
 
 
-def _binary_labels(y) -> np.ndarray:
-    """``y (N,)`` as int64 0/1."""
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise ValueError(f"y must be one-dimensional, got shape {arr.shape}")
-    try:
-        values = arr.astype(np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"y must be 0/1 (1 = disease), got dtype {arr.dtype}") from err
-    bad = ~np.isin(values, (0.0, 1.0))
-    if bad.any():
-        raise ValueError(f"y must be 0/1 (1 = disease); found {arr[bad][:5].tolist()}")
-    return values.astype(np.int64)
-
-
 def _forest_params(rf_params: Mapping[str, Any] | None) -> dict[str, Any]:
     params = dict(DEFAULT_RF_PARAMS if rf_params is None else rf_params)
     if "random_state" in params:
@@ -138,7 +125,7 @@ def loso_probabilities(
     labels, a class has fewer than 2 participants, lengths differ, or rf_params sets random_state.
     """
     features = _feature_matrix(X)
-    labels = _binary_labels(y)
+    labels = binary_labels(y, "y").astype(np.int64)
     unique, inverse = _participant_codes(participants)
     if not features.shape[0] == labels.size == inverse.size:
         raise ValueError(

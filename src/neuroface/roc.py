@@ -25,22 +25,26 @@ from scipy import stats
 __all__ = ["auc", "auc_ci", "delong", "delong_test"]
 
 
-def _labels(labels: object) -> np.ndarray:
-    """Validated boolean ``(N,)`` array (True = disease) of 0/1 labels with both classes present."""
+def binary_labels(labels: object, name: str = "labels") -> np.ndarray:
+    """Boolean ``(N,)`` array (True = disease) of 0/1 (or boolean) labels; ValueError otherwise."""
     arr = np.asarray(labels)
     if arr.ndim != 1:
-        raise ValueError(f"labels must be one-dimensional, got shape {arr.shape}")
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if arr.dtype == bool:
-        out = arr
-    else:
-        try:
-            values = arr.astype(np.float64)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"labels must be 0/1, got dtype {arr.dtype}") from err
-        bad = ~np.isin(values, (0.0, 1.0))
-        if bad.any():
-            raise ValueError(f"labels must be 0/1 (1 = disease); found {arr[bad][:5].tolist()}")
-        out = values == 1.0
+        return arr
+    try:
+        values = arr.astype(np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be 0/1 (1 = disease), got dtype {arr.dtype}") from err
+    bad = ~np.isin(values, (0.0, 1.0))
+    if bad.any():
+        raise ValueError(f"{name} must be 0/1 (1 = disease); found {arr[bad][:5].tolist()}")
+    return values == 1.0
+
+
+def _labels(labels: object) -> np.ndarray:
+    """:func:`binary_labels` with both classes present."""
+    out = binary_labels(labels)
     n_pos = int(out.sum())
     if n_pos == 0 or n_pos == out.size:
         raise ValueError(f"labels need both classes; got {n_pos} diseased (1) and {out.size - n_pos} controls (0)")
