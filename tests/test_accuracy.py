@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from neuroface import accuracy
 from neuroface import landmarks as lm
-from neuroface.annotated import split_participants
+from neuroface.fan import accuracy
+from neuroface.inputs.annotated import split_participants
 
 
 def _face(rng, n=5):

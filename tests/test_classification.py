@@ -1,4 +1,4 @@
-"""Leave-one-subject-out random-forest classification (neuroface.classification).
+"""Leave-one-subject-out random-forest classification (neuroface.classification.forest).
 
 References: a spying estimator that records what each fold fits and predicts; a per-fold
 scikit-learn computation written out here; perfectly separable data.
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 
-from neuroface import roc
-from neuroface.classification import DEFAULT_RF_PARAMS, classify, loso_folds, loso_probabilities
+from neuroface.classification import roc
+from neuroface.classification.forest import DEFAULT_RF_PARAMS, classify, loso_folds, loso_probabilities
 
 RF = {"n_estimators": 10, "min_samples_leaf": 1, "max_features": "sqrt", "class_weight": "balanced"}
 FEATURES = ["feat_a", "feat_b", "feat_c", "feat_d"]
@@ -240,7 +240,7 @@ def test_classify_defaults_to_paper_forest(monkeypatch):
     def factory():
         return RandomForestClassifier(n_estimators=5, random_state=0)
 
-    import neuroface.classification as clf
+    import neuroface.classification.forest as clf
 
     original = clf.loso_probabilities
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroface.detect import HaarDetector
-from neuroface.synth.photo import Appearance, FaceRenderer, load_base_faces, place_landmarks
+from neuroface.fan.detection import HaarDetector
+from neuroface.synthetic.photo import Appearance, FaceRenderer, load_base_faces, place_landmarks
 
 
 def test_finds_the_rendered_face_and_nothing_in_noise():

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from neuroface import roc
-from neuroface.evaluation import table_ii, table_ii_markdown
-from neuroface.exclusions import classification_mask, exclusion_table
-from neuroface.figures import roc_figure, roc_points
+from neuroface.classification import roc
+from neuroface.classification.evaluation import table_ii, table_ii_markdown
+from neuroface.classification.figures import roc_figure, roc_points
+from neuroface.features.exclusions import classification_mask, exclusion_table
 
 
 def probabilities(seed: int = 0) -> pd.DataFrame:

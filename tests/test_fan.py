@@ -259,7 +259,7 @@ def test_download_verifies_the_checksum_in_the_name(tmp_path):
 def test_provided_frame_images_are_collected_neuroface_style(tmp_path):
     import pandas as pd
 
-    from neuroface.annotated import copy_annotated_frames
+    from neuroface.inputs.annotated import copy_annotated_frames
 
     images = tmp_path / "Frames"
     images.mkdir()

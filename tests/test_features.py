@@ -10,9 +10,9 @@ import pytest
 import yaml
 from scipy.spatial.transform import Rotation
 
-from neuroface import features as ft
-from neuroface.headframe import head_axes, to_head_frame
-from neuroface.repetitions import GapPolicy, RepetitionDropped, fill_gaps, missing_runs, recording_features
+from neuroface.features import registry as ft
+from neuroface.features.headframe import head_axes, to_head_frame
+from neuroface.features.repetitions import GapPolicy, RepetitionDropped, fill_gaps, missing_runs, recording_features
 
 REPO = Path(__file__).resolve().parents[1]
 

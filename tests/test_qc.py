@@ -10,7 +10,7 @@ import pytest
 from conftest import synthetic_frames, write_bag
 from neuroface import qc
 from neuroface.realsense.bag import open_bag
-from neuroface.reconstruct import V_COLUMNS
+from neuroface.tracking.reconstruct import V_COLUMNS
 from neuroface.tracks import track_table
 
 LIMITS = {"max_lost_fraction": 0.1, "max_redetection_fraction": 0.1, "max_depth_missing_fraction": 0.1}

@@ -1,4 +1,4 @@
-"""AUC, DeLong covariance, confidence interval and paired test (neuroface.roc).
+"""AUC, DeLong covariance, confidence interval and paired test (neuroface.classification.roc).
 
 References: scikit-learn's ``roc_auc_score``; a naive DeLong written here from the 1988
 definitions (explicit m x n kernel matrix); pROC's published results on its ``aSAH`` data set;
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from neuroface import roc
+from neuroface.classification import roc
 
 # --- naive reference, straight from DeLong et al. (1988) ------------------------------------
 

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from neuroface import landmarks as lm
-from neuroface import tables
+from neuroface.inputs import tables
 from neuroface.realsense import geometry
 from neuroface.realsense.bag import open_bag
-from neuroface.synth import generate
-from neuroface.synth.cohort import plan_cohort
-from neuroface.synth.corpus import convention_shift, make_corpus
-from neuroface.synth.motion import simulate
+from neuroface.synthetic import generate
+from neuroface.synthetic.cohort import plan_cohort
+from neuroface.synthetic.corpus import convention_shift, make_corpus
+from neuroface.synthetic.motion import simulate
 
 SMALL = {
     "preset": "demo",

@@ -1,4 +1,4 @@
-"""Tests for the synthetic 3D face and its task movements (neuroface.synth.face3d / motion)."""
+"""Tests for the synthetic 3D face and its task movements (neuroface.synthetic.face3d / motion)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from neuroface.landmarks import MIRROR
-from neuroface.synth.face3d import MEAN_FACE, Identity, sample_identity
-from neuroface.synth.motion import (
+from neuroface.synthetic.face3d import MEAN_FACE, Identity, sample_identity
+from neuroface.synthetic.motion import (
     TASKS_SIMULATED,
     DiseaseModel,
     DiseaseParams,

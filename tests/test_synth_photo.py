@@ -1,4 +1,4 @@
-"""Tests for the photographic face renderer (neuroface.synth.photo)."""
+"""Tests for the photographic face renderer (neuroface.synthetic.photo)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from matplotlib.path import Path as MplPath
 
 from neuroface.landmarks import INNER_LIPS, flip_points
-from neuroface.synth import photo
-from neuroface.synth.photo import Appearance, BaseFace, FaceRenderer, load_base_faces, place_landmarks
+from neuroface.synthetic import photo
+from neuroface.synthetic.photo import Appearance, BaseFace, FaceRenderer, load_base_faces, place_landmarks
 
 APPEARANCES = (
     Appearance(),

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from neuroface.errors import InputError
-from neuroface.tables import (
+from neuroface.inputs.tables import (
     SEGMENTED_TASKS,
     TASKS,
     annotation_points,

@@ -10,10 +10,10 @@ import pytest
 from neuroface import landmarks as lm
 from neuroface.realsense import geometry
 from neuroface.realsense.bag import open_bag
-from neuroface.reconstruct import points3d, reconstruct
-from neuroface.synth import generate
-from neuroface.synth.cohort import plan_cohort
-from neuroface.tracking import Tracker
+from neuroface.synthetic import generate
+from neuroface.synthetic.cohort import plan_cohort
+from neuroface.tracking.reconstruct import points3d, reconstruct
+from neuroface.tracking.tracker import Tracker
 from neuroface.tracks import DETECTED, LOST, TRACKED, median_smooth, points, track_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,8 +135,8 @@ SHIPPED = REPO / "resources" / "fan" / "demo_pretrained.pth"  # in the repositor
     ids=["pretrained", "finetuned"],
 )
 def test_tracking_with_the_demo_models_stays_near_the_truth(recording, weights, bound):
-    from neuroface import accuracy
-    from neuroface.detect import HaarDetector
+    from neuroface.fan import accuracy
+    from neuroface.fan.detection import HaarDetector
     from neuroface.fan.predict import LandmarkPredictor
     from neuroface.fan.weights import load_fan
 

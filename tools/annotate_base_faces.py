@@ -1,4 +1,4 @@
-"""Reproduce ``src/neuroface/synth/data/base_faces.json`` (dev-only, never imported at runtime).
+"""Reproduce ``src/neuroface/synthetic/data/base_faces.json`` (dev-only, never imported at runtime).
 
 The two base photographs ship inside installed packages: ``skimage.data.astronaut()`` and
 matplotlib's sample ``grace_hopper.jpg``. For each one this script
@@ -36,7 +36,7 @@ import numpy as np
 import skimage
 import skimage.data
 
-OUT = Path(__file__).resolve().parents[1] / "src/neuroface/synth/data/base_faces.json"
+OUT = Path(__file__).resolve().parents[1] / "src/neuroface/synthetic/data/base_faces.json"
 
 #: How far below the chin (in face heights) the stored head outline reaches.
 NECK_CUT = 0.75
@@ -164,7 +164,7 @@ def main() -> None:
     doc = {
         "description": "68-point iBUG landmarks (0-based, x right, y down, pixel centres at "
         "integers) and head outlines of the base photographs for "
-        "neuroface.synth.photo.",
+        "neuroface.synthetic.photo.",
         "faces": faces,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)

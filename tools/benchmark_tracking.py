@@ -24,14 +24,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neuroface.detect import HaarDetector
 from neuroface.fan import heatmaps
+from neuroface.fan.detection import HaarDetector
 from neuroface.fan.model import FAN, FANConfig
 from neuroface.fan.predict import LandmarkPredictor
-from neuroface.fan.train import landmark_box
 from neuroface.fan.weights import FAN4_FILE, load_fan
+from neuroface.landmarks import landmark_box
 from neuroface.realsense.bag import open_bag
-from neuroface.tracking import Tracker
+from neuroface.tracking.tracker import Tracker
 
 
 def decode_rate(bag: str, backend: str) -> float:

@@ -123,3 +123,8 @@ def flip_points(points: np.ndarray, width: float) -> np.ndarray:
     out = np.asarray(points, dtype=np.float64)[..., list(MIRROR), :].copy()
     out[..., 0] = width - 1 - out[..., 0]
     return out
+
+
+def landmark_box(points: np.ndarray) -> np.ndarray:
+    """Tight box ``(4,)`` (x1, y1, x2, y2) around landmarks ``(68, 2)``."""
+    return np.concatenate([points.min(axis=0), points.max(axis=0)])

@@ -17,7 +17,7 @@ DETECTED, TRACKED, LOST = "detected", "tracked", "lost"
 X_COLUMNS = [f"x{i}" for i in range(lm.N_LANDMARKS)]
 Y_COLUMNS = [f"y{i}" for i in range(lm.N_LANDMARKS)]
 C_COLUMNS = [f"c{i}" for i in range(lm.N_LANDMARKS)]
-#: 3D landmark tables (neuroface.reconstruct): X0..X67, Y0..Y67, Z0..Z67 in mm, v0..v67 valid depth
+#: 3D landmark tables (neuroface.tracking.reconstruct): X0..X67, Y0..Y67, Z0..Z67 in mm, v0..v67 valid depth
 P_COLUMNS = [f"{a}{i}" for a in "XYZ" for i in range(lm.N_LANDMARKS)]
 V_COLUMNS = [f"v{i}" for i in range(lm.N_LANDMARKS)]
 

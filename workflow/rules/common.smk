@@ -9,11 +9,11 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from neuroface.errors import InputError  # noqa: E402
-from neuroface import tables  # noqa: E402
-from neuroface.synth.cohort import RECORDING_SUFFIXES, plan_cohort  # noqa: E402
+from neuroface.inputs import tables  # noqa: E402
+from neuroface.synthetic.cohort import RECORDING_SUFFIXES, plan_cohort  # noqa: E402
 from neuroface.fan import weights as fan_weights  # noqa: E402
-from neuroface import features as feature_registry  # noqa: E402
-from neuroface.exclusions import CLASSIFICATION_TASKS, classification_mask  # noqa: E402
+from neuroface.features import registry as feature_registry  # noqa: E402
+from neuroface.features.exclusions import CLASSIFICATION_TASKS, classification_mask  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 

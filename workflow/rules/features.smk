@@ -20,6 +20,7 @@ rule features:
         source=lambda wc: wc.source,
         feature_keys=FEATURE_KEYS,
         sets=FEATURE_SETS,
+        recording_ids=CLASSIFIED_RECORDINGS,
         recordings=classified_recordings(),
         max_gap_frames=config["features"]["max_gap_frames"],
         max_missing_fraction=config["features"]["max_missing_fraction"],

@@ -83,5 +83,8 @@ if SYNTHETIC:
             "../../envs/stats.yaml"
         params:
             canthi=config["accuracy"]["canthi"],
+            recording_ids=TRACKED_RECORDINGS,
+            # (model, recording) of each tracks/points3d input, in expand()'s order
+            tracks=[(m, r) for m in MODELS for r in TRACKED_RECORDINGS],
         script:
             "../scripts/tracking_accuracy.py"

@@ -3,7 +3,7 @@
 import _bootstrap  # noqa: F401
 import pandas as pd
 
-from neuroface.annotated import copy_annotated_frames, extract_annotated_frames
+from neuroface.inputs.annotated import copy_annotated_frames, extract_annotated_frames
 from neuroface.io import setup_logging
 
 snakemake = globals()["snakemake"]

@@ -3,7 +3,7 @@
 import _bootstrap  # noqa: F401
 import pandas as pd
 
-from neuroface.exclusions import exclusion_table
+from neuroface.features.exclusions import exclusion_table
 from neuroface.io import setup_logging, write_table
 
 snakemake = globals()["snakemake"]

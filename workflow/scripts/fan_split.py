@@ -2,8 +2,8 @@
 
 import _bootstrap  # noqa: F401
 
-from neuroface import tables
-from neuroface.annotated import split_participants
+from neuroface.inputs import tables
+from neuroface.inputs.annotated import split_participants
 from neuroface.io import setup_logging, write_table
 
 snakemake = globals()["snakemake"]

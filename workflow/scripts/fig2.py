@@ -3,8 +3,9 @@
 import _bootstrap  # noqa: F401
 import pandas as pd
 
-from neuroface.figures import fig2_cdf, save
+from neuroface.fan.figures import fig2_cdf
 from neuroface.io import setup_logging
+from neuroface.plotting import save
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])

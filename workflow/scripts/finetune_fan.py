@@ -4,10 +4,11 @@ import _bootstrap  # noqa: F401
 import pandas as pd
 from _fan_config import training_config
 
+from neuroface.fan.figures import loss_curve
 from neuroface.fan.pipeline import cohort_samples, finetune
 from neuroface.fan.weights import save_fan
-from neuroface.figures import loss_curve, save
 from neuroface.io import setup_logging, write_table
+from neuroface.plotting import save
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])

@@ -3,7 +3,7 @@
 import _bootstrap  # noqa: F401
 import pandas as pd
 
-from neuroface.detect import HaarDetector
+from neuroface.fan.detection import HaarDetector
 from neuroface.fan.pipeline import evaluate
 from neuroface.fan.predict import resolve_device
 from neuroface.io import setup_logging, write_table

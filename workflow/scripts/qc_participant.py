@@ -6,7 +6,7 @@ import _bootstrap  # noqa: F401
 import pandas as pd
 
 from neuroface.io import atomic_dir, setup_logging
-from neuroface.qc import render_recording
+from neuroface.qc.render import render_recording
 from neuroface.realsense.bag import open_bag
 
 snakemake = globals()["snakemake"]

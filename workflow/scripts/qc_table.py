@@ -7,8 +7,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from neuroface.io import atomic_path, setup_logging, write_table
-from neuroface.qc import qc_html, qc_row, track_metrics
-from neuroface.reconstruct import V_COLUMNS
+from neuroface.qc.metrics import qc_html, qc_row, track_metrics
+from neuroface.tracks import V_COLUMNS
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])

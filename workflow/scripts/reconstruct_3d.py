@@ -5,7 +5,7 @@ import pandas as pd
 
 from neuroface.io import setup_logging, write_table
 from neuroface.realsense.bag import open_bag
-from neuroface.reconstruct import V_COLUMNS, reconstruct_tracks
+from neuroface.tracking.reconstruct import V_COLUMNS, reconstruct_tracks
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])

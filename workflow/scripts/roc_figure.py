@@ -3,8 +3,9 @@
 import _bootstrap  # noqa: F401
 import pandas as pd
 
-from neuroface.figures import roc_figure, save
+from neuroface.classification.figures import roc_figure
 from neuroface.io import setup_logging
+from neuroface.plotting import save
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])

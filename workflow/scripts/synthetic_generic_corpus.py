@@ -3,8 +3,8 @@
 import _bootstrap  # noqa: F401
 
 from neuroface.io import setup_logging
-from neuroface.synth.cohort import scale_from_config
-from neuroface.synth.corpus import make_corpus
+from neuroface.synthetic.cohort import scale_from_config
+from neuroface.synthetic.corpus import make_corpus
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])

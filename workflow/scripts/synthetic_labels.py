@@ -5,8 +5,8 @@ from pathlib import Path
 import _bootstrap  # noqa: F401
 
 from neuroface.io import setup_logging
-from neuroface.synth.cohort import plan_cohort
-from neuroface.synth.generate import write_labels
+from neuroface.synthetic.cohort import plan_cohort
+from neuroface.synthetic.generate import write_labels
 
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])

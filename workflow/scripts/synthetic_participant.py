@@ -6,8 +6,8 @@ from pathlib import Path
 import _bootstrap  # noqa: F401
 
 from neuroface.io import setup_logging
-from neuroface.synth.cohort import plan_cohort
-from neuroface.synth.generate import synthesize_participant
+from neuroface.synthetic.cohort import plan_cohort
+from neuroface.synthetic.generate import synthesize_participant
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])

@@ -3,7 +3,7 @@
 import _bootstrap  # noqa: F401
 import pandas as pd
 
-from neuroface.evaluation import table_ii, table_ii_markdown
+from neuroface.classification.evaluation import table_ii, table_ii_markdown
 from neuroface.io import atomic_path, setup_logging, write_table
 
 snakemake = globals()["snakemake"]

@@ -3,7 +3,7 @@
 import _bootstrap  # noqa: F401
 import pandas as pd
 
-from neuroface.accuracy import table_iii, table_iii_markdown
+from neuroface.fan.accuracy import table_iii, table_iii_markdown
 from neuroface.io import atomic_path, setup_logging, write_table
 
 snakemake = globals()["snakemake"]

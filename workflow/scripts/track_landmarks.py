@@ -5,12 +5,12 @@ import time
 import _bootstrap  # noqa: F401
 import torch
 
-from neuroface.detect import HaarDetector
+from neuroface.fan.detection import HaarDetector
 from neuroface.fan.predict import LandmarkPredictor, resolve_device
 from neuroface.fan.weights import load_fan
 from neuroface.io import setup_logging, write_table
 from neuroface.realsense.bag import open_bag
-from neuroface.tracking import Tracker, TrackerSettings
+from neuroface.tracking.tracker import Tracker, TrackerSettings
 from neuroface.tracks import median_smooth
 
 snakemake = globals()["snakemake"]

@@ -3,7 +3,7 @@
 import _bootstrap  # noqa: F401
 import pandas as pd
 
-from neuroface import tables
+from neuroface.inputs import tables
 from neuroface.io import setup_logging, write_table
 
 snakemake = globals()["snakemake"]

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from neuroface import landmarks as lm
-from neuroface.annotated import frame_image_name
 from neuroface.errors import InputError
 from neuroface.fan.train import Sample
+from neuroface.inputs.annotated import frame_image_name
 
 
 def read_rgb(path: str | Path) -> np.ndarray:

@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from neuroface import accuracy
-from neuroface.detect import HaarDetector
+from neuroface.fan import accuracy
 from neuroface.fan.data import annotated_frames, generic_corpus
+from neuroface.fan.detection import FaceDetector
 from neuroface.fan.model import FAN, FANConfig
 from neuroface.fan.predict import LandmarkPredictor
-from neuroface.fan.train import TrainingConfig, landmark_box, train
+from neuroface.fan.train import TrainingConfig, train
 from neuroface.fan.weights import load_fan
+from neuroface.landmarks import landmark_box
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def evaluate(
     annotations: pd.DataFrame,
     frames_root: str | Path,
     split: pd.DataFrame,
-    detector: HaarDetector,
+    detector: FaceDetector,
     canthi: accuracy.Canthi = "outer",
     device: str = "cpu",
     flip: bool = False,

@@ -10,7 +10,6 @@ import torch
 from neuroface import landmarks as lm
 from neuroface.fan import heatmaps
 from neuroface.fan.model import FAN
-from neuroface.fan.train import landmark_box
 
 
 def resolve_device(name: str) -> str:
@@ -92,5 +91,5 @@ class LandmarkPredictor:
         (a detector's box and a landmark box frame the face differently)."""
         points, scores = self.predict(images, boxes)
         for _ in range(passes - 1):
-            points, scores = self.predict(images, np.stack([landmark_box(p) for p in points]))
+            points, scores = self.predict(images, np.stack([lm.landmark_box(p) for p in points]))
         return points, scores

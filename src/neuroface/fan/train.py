@@ -19,6 +19,7 @@ from neuroface import landmarks as lm
 from neuroface.fan import heatmaps
 from neuroface.fan.loss import weighted_adaptive_wing
 from neuroface.fan.model import FAN
+from neuroface.landmarks import landmark_box
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,6 @@ class Augmentation:
 
 
 NO_AUGMENTATION = Augmentation(0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0, (1.0, 1.0), 0.0)
-
-
-def landmark_box(points: np.ndarray) -> np.ndarray:
-    """Tight box ``(4,)`` (x1, y1, x2, y2) around landmarks ``(68, 2)``."""
-    return np.concatenate([points.min(axis=0), points.max(axis=0)])
 
 
 def make_example(

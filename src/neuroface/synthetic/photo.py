@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
+from neuroface.drawing import SHIFT, fixed_point
 from neuroface.landmarks import (
     CHIN,
     INNER_LIPS,
@@ -41,7 +42,6 @@ _UPPER_INNER = (61, 62, 63)
 _LOWER_INNER = (67, 66, 65)
 _UPPER_OUTER = (50, 51, 52)
 _LOWER_OUTER = (58, 57, 56)
-_SUB = 16  # sub-pixel factor for OpenCV drawing (shift=4)
 
 
 @dataclass(frozen=True, eq=False)
@@ -265,11 +265,6 @@ def _force_edges(tri: np.ndarray, pts: np.ndarray, edges: list[tuple[int, int]])
     return np.array(tris, dtype=np.int64)
 
 
-def _fixed(points: np.ndarray) -> np.ndarray:
-    """Float pixel coordinates -> int32 fixed point for OpenCV drawing with ``shift=4``."""
-    return np.round(points * _SUB).astype(np.int32)
-
-
 class FaceRenderer:
     """Render one base face with one appearance onto target landmarks, ``out_shape = (H, W)``."""
 
@@ -319,14 +314,14 @@ class FaceRenderer:
         if outline is None:
             outline = _default_outline(self._lm)
         mask = np.zeros((hb, wb), np.uint8)
-        cv2.fillPoly(mask, [_fixed(np.asarray(outline, np.float64))], 255, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(mask, [fixed_point(np.asarray(outline, np.float64))], 255, cv2.LINE_AA, shift=SHIFT)
         sigma = max(1.0, 0.03 * self._iod)
         # pull the edge in a little so the photo's own background does not halo the head
         r = int(np.ceil(1.5 * sigma))
         mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
         soft = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), sigma)
         hull = np.zeros_like(mask)
-        cv2.fillConvexPoly(hull, cv2.convexHull(_fixed(self._lm)), 255, cv2.LINE_AA, shift=4)
+        cv2.fillConvexPoly(hull, cv2.convexHull(fixed_point(self._lm)), 255, cv2.LINE_AA, shift=SHIFT)
         soft = np.maximum(soft, hull.astype(np.float32) / 255.0)
         ys, xs = np.mgrid[0:hb, 0:wb].astype(np.float32)
         below = ((xs - self._lm[CHIN, 0]) * ey[0] + (ys - self._lm[CHIN, 1]) * ey[1]) / self._fh
@@ -434,8 +429,8 @@ class FaceRenderer:
         table[1:] = coef
         table = table.astype(np.float32)
         tid = np.zeros((y1 - y0, x1 - x0), np.uint16)
-        for i, tri in enumerate(_fixed(pt[ok])):
-            cv2.fillConvexPoly(tid, tri, i + 1, cv2.LINE_8, shift=4)
+        for i, tri in enumerate(fixed_point(pt[ok])):
+            cv2.fillConvexPoly(tid, tri, i + 1, cv2.LINE_8, shift=SHIFT)
         # sliver triangles can leave single-pixel gaps: give those a neighbour's triangle
         tid = np.where(tid == 0, cv2.dilate(tid, np.ones((3, 3), np.uint8)), tid)
         gx, gy = self._gx[: y1 - y0, : x1 - x0], self._gy[: y1 - y0, : x1 - x0]
@@ -480,7 +475,7 @@ class FaceRenderer:
             )
             mask[y0:y1, x0:x1] = alpha >= 128
         hull = np.zeros(self.out_shape, np.uint8)
-        cv2.fillConvexPoly(hull, cv2.convexHull(_fixed(ctrl[:N_LANDMARKS])), 1, cv2.LINE_8, shift=4)
+        cv2.fillConvexPoly(hull, cv2.convexHull(fixed_point(ctrl[:N_LANDMARKS])), 1, cv2.LINE_8, shift=SHIFT)
         return mask | hull.astype(bool)
 
     def mouth_openness(self, target: np.ndarray) -> float:
@@ -504,7 +499,7 @@ class FaceRenderer:
         if px1 <= px0 or py1 <= py0:
             return
         mask = np.zeros((py1 - py0, px1 - px0), np.uint8)
-        cv2.fillPoly(mask, [_fixed(poly - (px0, py0))], 255, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(mask, [fixed_point(poly - (px0, py0))], 255, cv2.LINE_AA, shift=SHIFT)
         # mouth frame: u along corner 60 -> 64, v perpendicular (down on an upright face)
         c0, c1 = lm[60], lm[64]
         width = max(float(np.linalg.norm(c1 - c0)), 1.0)

@@ -4,11 +4,12 @@ Each fold holds out every repetition of one participant, fits a fresh
 :class:`sklearn.ensemble.RandomForestClassifier` (``random_state = seed``) on all other
 participants' repetitions and predicts the held-out repetitions; the participant's probability
 of disease is the mean of its repetitions' class-1 probabilities. ROC/AUC are then computed over
-participants (:mod:`neuroface.roc`).
+participants (:mod:`neuroface.classification.roc`).
 """
 
 from __future__ import annotations
 
+import logging
 import numbers
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
@@ -18,9 +19,20 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 
-from neuroface.roc import binary_labels
+from neuroface.classification.roc import binary_labels
 
-__all__ = ["DEFAULT_RF_PARAMS", "OUTPUT_COLUMNS", "TABLE_COLUMNS", "classify", "loso_folds", "loso_probabilities"]
+__all__ = [
+    "DEFAULT_RF_PARAMS",
+    "OUTPUT_COLUMNS",
+    "RUN_COLUMNS",
+    "TABLE_COLUMNS",
+    "classify",
+    "classify_sources",
+    "loso_folds",
+    "loso_probabilities",
+]
+
+log = logging.getLogger(__name__)
 
 #: The default forest (config ``classification.random_forest``; the paper does not state its
 #: settings): scikit-learn's 100 trees, balanced class weights. ``random_state`` comes from the seed.
@@ -222,3 +234,47 @@ def classify(
     group_of = rows.drop_duplicates("participant_id").set_index("participant_id")["group"]
     out.insert(1, "group", group_of.loc[out["participant_id"]].to_numpy())
     return out
+
+
+#: Columns of :func:`classify_sources`' frame.
+RUN_COLUMNS = ("comparison", "task", "source", "participant_id", "group", "label", "probability", "n_repetitions")
+
+
+def classify_sources(
+    tables: Mapping[str, pd.DataFrame],
+    features: Sequence[str],
+    disease: str,
+    comparison: str,
+    task: str,
+    control: str = "HC",
+    rf_params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """One run and task (the ``classify`` rule): :func:`classify` for each landmark source's table.
+
+    A source with fewer than two participants in either group gets no rows (and a warning): a
+    leave-one-subject-out forest needs both classes in every training fold. Returns
+    :data:`RUN_COLUMNS`, sources in the order given.
+    """
+    parts = []
+    for source, table in tables.items():
+        counts = table.groupby("group")["participant_id"].nunique()
+        if min(counts.get(control, 0), counts.get(disease, 0)) < 2:
+            log.warning(
+                "%s: too few participants with classified repetitions (%s): no AUC for this source",
+                source,
+                counts.to_dict(),
+            )
+            continue
+        probabilities = classify(table, features, disease, control, rf_params=rf_params, seed=seed)
+        log.info(
+            "%s: %d participants (%s) from %d repetitions",
+            source,
+            len(probabilities),
+            probabilities["group"].value_counts().to_dict(),
+            int(probabilities["n_repetitions"].sum()),
+        )
+        parts.append(probabilities.assign(source=source))
+    empty = pd.DataFrame(columns=[c for c in RUN_COLUMNS if c not in ("comparison", "task")])
+    out = pd.concat(parts or [empty], ignore_index=True).assign(comparison=comparison, task=task)
+    return out[["comparison", "task", "source", *[c for c in out.columns if c not in ("comparison", "task", "source")]]]

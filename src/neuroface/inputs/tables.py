@@ -25,6 +25,7 @@ import pandas as pd
 
 from neuroface.errors import InputError
 from neuroface.landmarks import N_LANDMARKS
+from neuroface.tracks import X_COLUMNS, Y_COLUMNS
 
 GROUPS = ("HC", "PS", "ALS")
 TASKS = ("BBP", "PA", "PATAKA", "BLOW", "KISS", "OPEN", "SPREAD", "SMILE", "BROW", "REST")
@@ -39,8 +40,6 @@ SEGMENT_COLUMNS = ("recording_id", "repetition", "start", "end")
 NEUROFACE_SEGMENT_COLUMNS = ("File Name", "repID", "start", "end")
 NEUROFACE_N_FRAMES = "Number of Frames"
 
-X_COLUMNS = tuple(f"x{i}" for i in range(N_LANDMARKS))
-Y_COLUMNS = tuple(f"y{i}" for i in range(N_LANDMARKS))
 #: Annotation files: a frame column, then x1,y1,...,x68,y68.
 ANNOTATION_FIELDS = 1 + 2 * N_LANDMARKS
 

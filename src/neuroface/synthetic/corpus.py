@@ -22,11 +22,11 @@ from tqdm import tqdm
 from neuroface import landmarks as lm
 from neuroface.io import atomic_dir
 from neuroface.realsense import geometry
-from neuroface.synth.cohort import sub_seed
-from neuroface.synth.face3d import sample_identity
-from neuroface.synth.generate import sample_rig
-from neuroface.synth.motion import DiseaseModel, simulate
-from neuroface.synth.photo import GENERIC_LOOKS, FaceRenderer, load_base_faces
+from neuroface.synthetic.cohort import sub_seed
+from neuroface.synthetic.face3d import sample_identity
+from neuroface.synthetic.generate import sample_rig
+from neuroface.synthetic.motion import DiseaseModel, simulate
+from neuroface.synthetic.photo import GENERIC_LOOKS, FaceRenderer, load_base_faces
 
 log = logging.getLogger(__name__)
 

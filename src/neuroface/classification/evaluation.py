@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from neuroface import roc
+from neuroface.classification import roc
 
 #: each source's paired comparison: fine-tuned against pre-trained, the truth against fine-tuned
 PAIRED_WITH = {"finetuned": "pretrained", "truth": "finetuned"}

@@ -1,12 +1,12 @@
 """Ground-truth 3D landmark trajectories for the NeuroFace tasks, with disease effects and head pose.
 
-Expressions are sums of smooth basis deformations of an :class:`~neuroface.synth.face3d.Identity`'s
+Expressions are sums of smooth basis deformations of an :class:`~neuroface.synthetic.face3d.Identity`'s
 neutral landmarks: a jaw rotation about the temporomandibular joint, and linear fields for lip
 spreading, lip rounding (pucker), upper-lip raise and corner droop (one field per side, so
 weakness can act on one side), lip pressing, eye blink and brow raise. Each task drives these
 with minimum-jerk transitions between keyframes; repetitions vary in amplitude and duration.
 
-Units: millimetres and seconds. Head frame as in :mod:`neuroface.synth.face3d` (origin at the
+Units: millimetres and seconds. Head frame as in :mod:`neuroface.synthetic.face3d` (origin at the
 midpoint of 39 and 42, x to the subject's left, y down, z into the head). Camera frame:
 RealSense colour camera (x right, y down, z forward); ``p_cam = R @ p_head + t``.
 """
@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from neuroface.inputs.tables import GROUPS
 from neuroface.landmarks import INNER_LOWER_LIP, INNER_UPPER_LIP, MIRROR, N_LANDMARKS
-from neuroface.synth.face3d import Identity
+from neuroface.synthetic.face3d import Identity
 
 TASKS_SIMULATED = ("BBP", "OPEN", "SPREAD", "REST")
 
 #: Repetitions per recording in Toronto NeuroFace (REST is not segmented).
 DEFAULT_REPETITIONS = {"BBP": 10, "OPEN": 5, "SPREAD": 5}
 
-GROUPS = ("HC", "PS", "ALS")
 
 # ---------------------------------------------------------------------------------------------
 # Disease parameters

@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from neuroface.headframe import to_head_frame
+from neuroface.features.headframe import to_head_frame
 
 OUTER_LIP = list(range(48, 60))  # 48 right corner ... 54 left corner ... 57 lower lip centre
 RIGHT_HEMI_MOUTH = [51, 50, 49, 48, 59, 58, 57]  # participant's right half, closed by the 57-51 line

@@ -135,25 +135,3 @@ def table_iii_markdown(tables: dict[str, pd.DataFrame], models: tuple[str, str] 
         f"| {r.model} | {r.comparison} | {r.t:.2f} | {r.p:.2g} | {r.smd:.2f} |" for r in tables["bias"].itertuples()
     ]
     return "\n".join(lines) + "\n"
-
-
-def track_errors(
-    pred2d: np.ndarray, truth2d: np.ndarray, pred3d: np.ndarray, truth3d: np.ndarray, canthi: Canthi = "outer"
-) -> dict[str, float]:
-    """A tracked recording against ground truth: 2D ``(T, 68, 2)`` px, 3D ``(T, 68, 3)`` mm.
-
-    Returns frames, share of frames lost (no landmarks), mean per-frame NRMSE (%) over tracked
-    frames, median and 90th percentile of the 3D point error (mm) over landmarks with depth, and
-    the share of tracked landmarks without valid depth.
-    """
-    tracked = np.isfinite(pred2d).all(axis=(1, 2))
-    err3d = np.linalg.norm(pred3d[tracked] - truth3d[tracked], axis=-1)
-    has_depth = np.isfinite(err3d)
-    return {
-        "frames": int(len(pred2d)),
-        "lost_share": float(1.0 - tracked.mean()) if len(pred2d) else float("nan"),
-        "nrmse_mean": float(nrmse(pred2d[tracked], truth2d[tracked], canthi).mean()) if tracked.any() else float("nan"),
-        "error3d_median_mm": float(np.median(err3d[has_depth])) if has_depth.any() else float("nan"),
-        "error3d_p90_mm": float(np.percentile(err3d[has_depth], 90)) if has_depth.any() else float("nan"),
-        "no_depth_share": float(1.0 - has_depth.mean()) if has_depth.size else float("nan"),
-    }

@@ -1,19 +1,31 @@
-"""Offline face detection for choosing FAN crops: OpenCV 4's bundled frontal-face Haar cascade.
+"""Offline face detection for choosing FAN crops, behind one interface (:class:`FaceDetector`).
 
-The same detector serves the landmark evaluation and the video stage (deployment conditions).
+:class:`HaarDetector` uses OpenCV 4's bundled frontal-face Haar cascade. The same detector serves the
+landmark evaluation and the video stage (deployment conditions).
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property
 
 import cv2
 import numpy as np
 
+__all__ = ["FaceDetector", "HaarDetector"]
+
+
+class FaceDetector(ABC):
+    """A face detector: ``detector(rgb)`` -> the box ``(4,)`` (x1, y1, x2, y2, colour pixels) of the
+    face to track, or ``None`` when no face is found. ``rgb`` is ``(H, W, 3) uint8``."""
+
+    @abstractmethod
+    def __call__(self, rgb: np.ndarray) -> np.ndarray | None: ...
+
 
 @dataclass(frozen=True)
-class HaarDetector:
+class HaarDetector(FaceDetector):
     """Largest frontal face; ``min_size`` in pixels. Returns boxes (x1, y1, x2, y2) or None."""
 
     scale_factor: float = 1.1

@@ -1,16 +1,13 @@
-"""Quality control of the video stage: labelled videos, contact sheets and a QC table.
+"""Quality control of the video stage, the pictures: labelled videos and contact sheets.
 
 Both models' landmarks are drawn on the colour frames (pre-trained blue, fine-tuned orange, as in
 the figures), with the recording, frame number, time and each model's tracking status. Images are
-``(H, W, 3) uint8`` RGB throughout; landmarks ``(68, 2)`` colour pixels (NaN when lost). Metrics
-come from a track table (:mod:`neuroface.tracks`) and its 3D reconstruction
-(:mod:`neuroface.reconstruct`).
+``(H, W, 3) uint8`` RGB throughout; landmarks ``(68, 2)`` colour pixels (NaN when lost).
 """
 
 from __future__ import annotations
 
 import contextlib
-import html
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -23,13 +20,30 @@ import pandas as pd
 from tqdm import tqdm
 
 from neuroface import landmarks as lm
-from neuroface.figures import COLORS, LABELS
+from neuroface.drawing import ONE, SHIFT, fixed_point
 from neuroface.io import atomic_path
-from neuroface.reconstruct import V_COLUMNS
-from neuroface.tracks import DETECTED, LOST, points
+from neuroface.plotting import COLORS, LABELS
+from neuroface.tracks import points
 
 if TYPE_CHECKING:
     from neuroface.realsense.bag import Frame
+
+
+__all__ = [
+    "CONTOURS",
+    "MODEL_COLORS",
+    "VideoSink",
+    "contact_sheet",
+    "draw_label",
+    "draw_landmarks",
+    "open_video",
+    "render_recording",
+    "spaced_positions",
+    "status_lines",
+    "thumbnail",
+    "write_png",
+    "write_video",
+]
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -53,16 +67,7 @@ CONTOURS: tuple[tuple[tuple[int, ...], bool], ...] = (
     (lm.INNER_LIPS, True),
 )
 
-#: QC metric -> the ``qc`` config key holding its upper limit.
-LIMIT_KEYS = {
-    "lost_fraction": "max_lost_fraction",
-    "redetection_fraction": "max_redetection_fraction",
-    "depth_missing_fraction": "max_depth_missing_fraction",
-}
-
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
-_SHIFT = 4  # sub-pixel bits for OpenCV drawing
-_ONE = 1 << _SHIFT
 
 
 # --- frame selection -------------------------------------------------------------------------
@@ -82,10 +87,6 @@ def spaced_positions(n_frames: int, k: int) -> np.ndarray:
 # --- drawing ---------------------------------------------------------------------------------
 
 
-def _fixed(xy: np.ndarray) -> np.ndarray:
-    return np.round(np.asarray(xy, dtype=np.float64) * _ONE).astype(np.int32)
-
-
 def draw_landmarks(
     image: np.ndarray, landmarks: Mapping[str, np.ndarray], scale: float = 1.0, radius: float = 2.0
 ) -> np.ndarray:
@@ -99,10 +100,10 @@ def draw_landmarks(
         for indices, closed in CONTOURS:
             idx = list(indices)
             if finite[idx].all():
-                cv2.polylines(out, [_fixed(pts[idx])], closed, colour, 1, cv2.LINE_AA, _SHIFT)
+                cv2.polylines(out, [fixed_point(pts[idx])], closed, colour, 1, cv2.LINE_AA, SHIFT)
         for x, y in pts[finite]:
-            centre = (int(round(x * _ONE)), int(round(y * _ONE)))
-            cv2.circle(out, centre, int(round(radius * _ONE)), colour, -1, cv2.LINE_AA, _SHIFT)
+            centre = (int(round(x * ONE)), int(round(y * ONE)))
+            cv2.circle(out, centre, int(round(radius * ONE)), colour, -1, cv2.LINE_AA, SHIFT)
     return out
 
 
@@ -315,83 +316,3 @@ def render_recording(
     legend = "  ".join(f"{LABELS[m]} ({'blue' if m == 'pretrained' else 'orange'})" for m in tracks if m in LABELS)
     write_png(contact_sheet(thumbs, title=f"{recording}   {legend}"), sheet_path)
     return {"frames": n, "video": len(video_set), "sheet": len(thumbs)}
-
-
-# --- metrics and flags -----------------------------------------------------------------------
-
-
-def track_metrics(track: pd.DataFrame, points3d: pd.DataFrame) -> dict[str, float]:
-    """QC metrics of one model on one recording.
-
-    ``frames``; ``lost`` and ``lost_fraction`` (of frames); ``redetections``: detector runs that
-    found the face again, i.e. frames ``detected`` after the recording's first detection, and
-    ``redetection_fraction`` (of frames); ``depth_missing_fraction``: landmarks without valid depth
-    (``v`` False, or no 3D row) among the non-lost frames' landmarks (NaN when none).
-    """
-    n = len(track)
-    status = track["status"].to_numpy()
-    lost = int((status == LOST).sum())
-    redetections = max(int((status == DETECTED).sum()) - 1, 0)
-    kept = track.loc[status != LOST, "position"].to_numpy()
-    valid = points3d.set_index("position")[V_COLUMNS].reindex(kept).to_numpy(np.float64)
-    valid = np.nan_to_num(valid, nan=0.0)
-    return {
-        "frames": n,
-        "lost": lost,
-        "lost_fraction": lost / n if n else math.nan,
-        "redetections": redetections,
-        "redetection_fraction": redetections / n if n else math.nan,
-        "depth_missing_fraction": float(1.0 - valid.mean()) if valid.size else math.nan,
-    }
-
-
-def flags(metrics: Mapping[str, Mapping[str, float]], limits: Mapping[str, float]) -> tuple[bool, str]:
-    """``(flagged, reasons)``: a model's metric strictly above its limit (``limits`` holds the ``qc``
-    config keys of :data:`LIMIT_KEYS`) or a model with no frames; reasons joined by ``"; "``."""
-    reasons = []
-    for model, values in metrics.items():
-        if not values["frames"]:
-            reasons.append(f"{model}: no frames")
-            continue
-        for metric, key in LIMIT_KEYS.items():
-            value = values[metric]
-            if value > limits[key]:
-                reasons.append(f"{model} {metric} {value:.3f} > {limits[key]:g}")
-    return bool(reasons), "; ".join(reasons)
-
-
-def qc_row(
-    recording: str, metrics: Mapping[str, Mapping[str, float]], limits: Mapping[str, float]
-) -> dict[str, object]:
-    """One QC table row: ``recording_id``, ``{model}_{metric}`` for every model, ``flagged``, ``reasons``."""
-    row: dict[str, object] = {"recording_id": recording}
-    for model, values in metrics.items():
-        row.update({f"{model}_{k}": v for k, v in values.items()})
-    row["flagged"], row["reasons"] = flags(metrics, limits)
-    return row
-
-
-def qc_html(table: pd.DataFrame, limits: Mapping[str, float]) -> str:
-    """A standalone HTML page of the QC table (fractions to 3 decimals), flagged rows highlighted."""
-    flagged = int(table["flagged"].sum()) if len(table) else 0
-    limit_text = ", ".join(f"{k} {limits[k]:g}" for k in LIMIT_KEYS.values())
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
-    body = []
-    for _, row in table.iterrows():
-        cells = []
-        for column, value in row.items():
-            if isinstance(value, float) and str(column).endswith("_fraction"):
-                text = "" if math.isnan(value) else f"{value:.3f}"
-            else:
-                text = str(value)
-            cells.append(f"<td>{html.escape(text)}</td>")
-        style = ' class="flagged"' if row["flagged"] else ""
-        body.append(f"<tr{style}>{''.join(cells)}</tr>")
-    return (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Video QC</title><style>'
-        "body{font-family:sans-serif;font-size:12px}table{border-collapse:collapse}"
-        "th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}"
-        "td:first-child,td:last-child{text-align:left}tr.flagged{background:#fdd}</style></head><body>"
-        f"<p>{flagged} of {len(table)} recordings flagged (limits: {html.escape(limit_text)}).</p>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>\n"
-    )

@@ -18,7 +18,6 @@ import pandas as pd
 
 from neuroface import landmarks as lm
 from neuroface.fan.predict import LandmarkPredictor
-from neuroface.fan.train import landmark_box
 from neuroface.realsense.bag import Frame
 from neuroface.tracks import C_COLUMNS, DETECTED, LOST, TRACKED, X_COLUMNS, Y_COLUMNS
 
@@ -34,7 +33,7 @@ class TrackerSettings:
 
 
 def _face_size(points: np.ndarray) -> float:
-    box = landmark_box(points)
+    box = lm.landmark_box(points)
     return float(np.hypot(box[2] - box[0], box[3] - box[1]))
 
 
@@ -78,7 +77,7 @@ class Tracker:
         """Batched predictions for ``chunk[first:]``, all cropped from ``previous`` landmarks."""
         if first >= len(chunk):
             return {}
-        box = _grow(landmark_box(previous), self.settings.margin)
+        box = _grow(lm.landmark_box(previous), self.settings.margin)
         rest = chunk[first:]
         pts, conf = self.predictor.predict([f.data for f in rest], np.repeat(box[None], len(rest), 0))
         return {first + i: (pts[i], conf[i]) for i in range(len(rest))}

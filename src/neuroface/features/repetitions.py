@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from neuroface import features as ft
+from neuroface.features import registry as ft
 from neuroface.tracks import V_COLUMNS, points3d
 
 

@@ -25,11 +25,11 @@ from neuroface.io import atomic_dir, atomic_path, write_table
 from neuroface.realsense import geometry
 from neuroface.realsense.camera import Distortion, Extrinsics, Intrinsics
 from neuroface.realsense.writer import BagWriter, StreamSpec
-from neuroface.synth import depth as depth_render
-from neuroface.synth.cohort import CohortPlan, sub_seed
-from neuroface.synth.face3d import sample_identity
-from neuroface.synth.motion import DiseaseModel, simulate
-from neuroface.synth.photo import COHORT_LOOKS, FaceRenderer, load_base_faces
+from neuroface.synthetic import depth as depth_render
+from neuroface.synthetic.cohort import CohortPlan, sub_seed
+from neuroface.synthetic.face3d import sample_identity
+from neuroface.synthetic.motion import DiseaseModel, simulate
+from neuroface.synthetic.photo import COHORT_LOOKS, FaceRenderer, load_base_faces
 
 log = logging.getLogger(__name__)
 
