@@ -13,7 +13,10 @@ from neuroface.inputs import tables  # noqa: E402
 from neuroface.synthetic.cohort import RECORDING_SUFFIXES, plan_cohort  # noqa: E402
 from neuroface.fan import weights as fan_weights  # noqa: E402
 from neuroface.features import registry as feature_registry  # noqa: E402
-from neuroface.features.exclusions import CLASSIFICATION_TASKS, classification_mask  # noqa: E402
+from neuroface.features.exclusions import (
+    CLASSIFICATION_TASKS,
+    classification_mask,
+)  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
@@ -66,8 +69,15 @@ def _pretrained_weights():
         return True, "results/fan/pretrained.pth"
     path = pretrained["path"]
     shipped = Path(workflow.basedir) / path if path else None
-    if path and not Path(path).is_absolute() and not Path(path).exists() and shipped.exists():
-        path = str(shipped)  # a file shipped with the workflow (resources/), run from elsewhere
+    if (
+        path
+        and not Path(path).is_absolute()
+        and not Path(path).exists()
+        and shipped.exists()
+    ):
+        path = str(
+            shipped
+        )  # a file shipped with the workflow (resources/), run from elsewhere
     try:
         located = fan_weights.locate_pretrained(path)
         fan_weights.verify_checksum(located, pretrained["sha256"])
