@@ -10,7 +10,9 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from neuroface.classification import roc
 from neuroface.classification.evaluation import table_ii, table_ii_markdown
 from neuroface.classification.figures import roc_figure, roc_points
-from neuroface.features.exclusions import classification_mask, exclusion_table
+from neuroface.features.exclusions import classification_mask, exclusion_table, reason_group
+from neuroface.features.registry import Repetition
+from neuroface.features.repetitions import GapPolicy, fill_gaps
 
 
 def probabilities(seed: int = 0) -> pd.DataFrame:
@@ -121,8 +123,8 @@ def test_exclusions_are_counted_once_in_order():
     assert table.loc[("not facing the camera", "all"), ["recordings", "repetitions"]].tolist() == [1, 3]
     assert table.loc[("task not in BBP/OPEN/SPREAD", "all"), ["recordings", "repetitions"]].tolist() == [3, 0]
     # N2 declined consent: its dropped repetition is not counted again
-    assert table.loc[("dropped: a gap of n frames (> n)", "pretrained"), "repetitions"] == 2
-    assert table.loc[("dropped: n of n frames missing (> n%)", "pretrained"), "repetitions"] == 1
+    assert table.loc[("dropped: a gap longer than 3 frames", "pretrained"), "repetitions"] == 2
+    assert table.loc[("dropped: more than 20% of the frames missing", "pretrained"), "repetitions"] == 1
     assert table.loc[("repetitions classified", "pretrained"), "repetitions"] == 24 - 3
     assert table.loc[
         ("repetitions classified", "finetuned"), ["participants", "recordings", "repetitions"]
@@ -131,6 +133,56 @@ def test_exclusions_are_counted_once_in_order():
         8,
         24,
     ]
+
+
+def _drop_reason(call) -> str:
+    with pytest.raises(ValueError) as why:
+        call()
+    return str(why.value)
+
+
+def test_exclusion_reasons_name_their_limits_as_numbers():
+    """The reasons the feature stage really raises, grouped: per-repetition counts left out, every limit
+    (the config's max_gap_frames and max_missing_fraction, the 3 frames velocities need) a literal number."""
+    policy = GapPolicy(max_gap=4, max_missing=0.25)
+    times = np.arange(20.0)
+    points = np.zeros((20, 68, 3))
+    valid = np.ones(20, bool)
+    too_many, too_long = valid.copy(), valid.copy()
+    too_many[[1, 3, 5, 7, 9, 11]] = False  # 6 of 20 missing > 25 %
+    too_long[5:10] = False  # a gap of 5 frames > 4
+    reasons = {
+        "missing": _drop_reason(lambda: fill_gaps(points, too_many, times, policy)),
+        "gap": _drop_reason(lambda: fill_gaps(points, too_long, times, policy)),
+        "short": _drop_reason(lambda: Repetition.from_camera(points[:2], times[:2])),
+    }
+    assert reason_group(reasons["missing"]) == "more than 25% of the frames missing"
+    assert reason_group(reasons["gap"]) == "a gap longer than 4 frames"
+    assert reason_group(reasons["short"]) == "a repetition needs at least 3 frames with increasing timestamps"
+    # repetitions with different counts but the same limit share a row; no label has a placeholder "n"
+    participants, recordings, segmentation = cohort()
+    other_gap = too_long.copy()
+    other_gap[12:18] = False
+    dropped = pd.DataFrame(
+        {
+            "recording_id": ["N1_BBP", "N1_OPEN", "A1_OPEN", "A1_BBP"],
+            "repetition": [1, 1, 2, 3],
+            "reason": [
+                reasons["gap"],
+                _drop_reason(lambda: fill_gaps(points, other_gap, times, GapPolicy(max_gap=4, max_missing=0.9))),
+                reasons["missing"],
+                reasons["short"],
+            ],
+        }
+    )
+    table = exclusion_table(participants, recordings, segmentation, {"pretrained": dropped})
+    rows = table[table["stage"] == "repetition"].set_index("reason")["repetitions"].to_dict()
+    assert rows == {
+        "dropped: a gap longer than 4 frames": 2,
+        "dropped: more than 25% of the frames missing": 1,
+        "dropped: a repetition needs at least 3 frames with increasing timestamps": 1,
+    }
+    assert not table["reason"].str.contains(r"\bn\b").any(), table["reason"].tolist()
 
 
 def test_table_ii_of_nothing_is_an_empty_table():

@@ -7,11 +7,31 @@ outside the classified ones; then, per landmark source, repetitions dropped for 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+__all__ = ["CLASSIFICATION_TASKS", "classification_mask", "exclusion_table", "reason_group"]
+
 CLASSIFICATION_TASKS = ("BBP", "OPEN", "SPREAD")
+
+#: Drop reasons of :func:`neuroface.features.repetitions.fill_gaps` that carry a repetition's own
+#: counts, and the group label (with the limit, a config value) they are counted under.
+_COUNTED_REASONS = (
+    (re.compile(r"^\d+ of \d+ frames missing \(> (?P<limit>[\d.]+%)\)$"), "more than {limit} of the frames missing"),
+    (re.compile(r"^a gap of \d+ frames \(> (?P<limit>\d+)\)$"), "a gap longer than {limit} frames"),
+)
+
+
+def reason_group(reason: str) -> str:
+    """The exclusion table's label for a repetition's drop ``reason``: the repetition's own counts
+    left out, every limit kept as its number (``"9 of 20 frames missing (> 20%)"`` -> ``"more than
+    20% of the frames missing"``); a reason without per-repetition counts is its own label."""
+    for pattern, label in _COUNTED_REASONS:
+        if m := pattern.match(reason):
+            return label.format(**m.groupdict())
+    return reason
 
 
 def classification_mask(
@@ -61,7 +81,7 @@ def exclusion_table(
     kept = rec[classification_mask(participants, recordings, tasks)]
     for source, table in dropped.items():
         lost = table[table["recording_id"].isin(kept["recording_id"])]
-        reasons = lost["reason"].str.replace(r"\d+", "n", regex=True)
+        reasons = lost["reason"].map(reason_group)
         for reason, group in lost.groupby(reasons):
             sub = kept[kept["recording_id"].isin(group["recording_id"])]
             rows.append(row("repetition", f"dropped: {reason}", source, sub, len(group)))
