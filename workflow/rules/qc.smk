@@ -31,14 +31,22 @@ qc_outputs = lambda: [
 
 
 rule qc_participant:
-    """Labelled QC videos (MP4) and contact sheets (PNG) of one participant's tracked recordings,
+    """Labelled QC videos (H.264 MP4) and contact sheets (PNG) of one participant's tracked recordings,
     both models' median-filtered landmarks drawn on evenly spaced frames; one pass per .bag.
     """
     input:
         unpack(lambda wildcards: QC_INPUTS[wildcards.participant]),
     output:
-        # not in the report (102 contact sheets made it 194 MB): see results/qc/<participant>/
-        directory("results/qc/{participant}"),
+        # the H.264 videos play in the report; the contact sheets (102 made it 194 MB) stay in
+        # results/qc/<participant>/
+        report(
+            directory("results/qc/{participant}"),
+            patterns=["{name}.mp4"],
+            caption="../report/qc.rst",
+            category="Quality control",
+            subcategory="{participant}",
+            labels={"recording": "{name}", "format": "H.264 video"},
+        ),
     log:
         "logs/qc/{participant}.log",
     benchmark:

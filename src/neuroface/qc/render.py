@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
+import subprocess
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,11 +32,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTOURS",
+    "H264_ARGS",
     "MODEL_COLORS",
     "VideoSink",
     "contact_sheet",
     "draw_label",
     "draw_landmarks",
+    "ffmpeg_executable",
     "open_video",
     "render_recording",
     "spaced_positions",
@@ -194,56 +197,112 @@ def write_png(image: np.ndarray, path: str | Path) -> None:
         tmp.write_bytes(data.tobytes())
 
 
-class VideoSink:
-    """Frames appended to an open ``cv2.VideoWriter``; size fixed by the first frame."""
+#: FFmpeg encoding of the QC videos: H.264 (libx264, High profile, 4:2:0), which browsers play, in an
+#: MP4 with the index first (``faststart``: playback starts before the download ends). One encoder
+#: thread and FFmpeg's ``bitexact`` flags make the bytes a function of the frames alone (no thread
+#: timing, no version or date in the container), so the same frames give the same file.
+H264_ARGS: tuple[str, ...] = (
+    "-c:v", "libx264", "-preset", "medium", "-crf", "18", "-profile:v", "high", "-pix_fmt", "yuv420p",
+    "-threads", "1", "-x264-params", "threads=1:sliced-threads=0:lookahead-threads=1",
+    "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1", "-movflags", "+faststart",
+)  # fmt: skip
 
-    def __init__(self, path: Path, fps: float, fourcc: str) -> None:
-        self.path, self.fps, self.fourcc = path, fps, fourcc
+
+def ffmpeg_executable() -> str:
+    """The FFmpeg binary bundled with imageio-ffmpeg (built with libx264), or ``$IMAGEIO_FFMPEG_EXE``."""
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+class VideoSink:
+    """RGB frames piped to FFmpeg, encoded as H.264 into ``path`` (MP4); size fixed by the first frame.
+
+    4:2:0 chroma needs even sizes: an odd width or height is padded by one black column or row.
+    """
+
+    def __init__(self, path: Path, fps: float) -> None:
+        self.path, self.fps = Path(path), float(fps)
         self.frames = 0
-        self.writer: cv2.VideoWriter | None = None
+        self.size: tuple[int, int] | None = None
+        self.process: subprocess.Popen | None = None
+        self._stderr = None
+
+    def _start(self, width: int, height: int) -> None:
+        self._stderr = tempfile.TemporaryFile()
+        cmd = [
+            ffmpeg_executable(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", f"{self.fps:g}",
+            "-i", "pipe:0", "-an", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+            *H264_ARGS, "-f", "mp4", str(self.path),
+        ]  # fmt: skip
+        self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
+
+    def _error(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace").strip()
 
     def write(self, image: np.ndarray) -> None:
         """Append one ``(H, W, 3) uint8`` RGB frame."""
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"a video frame is (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
         h, w = image.shape[:2]
-        if self.writer is None:
+        if self.process is None:
             self.size = (w, h)
-            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, (w, h))
-            if not self.writer.isOpened():
-                raise RuntimeError(f"OpenCV cannot write {self.fourcc!r} video to {self.path}")
+            self._start(w, h)
         elif (w, h) != self.size:
             raise ValueError(f"frame is {w}x{h}, the video {self.size[0]}x{self.size[1]}")
-        self.writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        try:
+            self.process.stdin.write(np.ascontiguousarray(image).tobytes())
+        except BrokenPipeError:
+            self.process.wait()
+            raise RuntimeError(f"FFmpeg stopped writing {self.path}: {self._error()}") from None
         self.frames += 1
 
     def release(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
-            self.writer = None
+        """Finish the file: end FFmpeg's input and wait for it; raises if FFmpeg failed."""
+        if self.process is None:
+            return
+        process, self.process = self.process, None
+        try:
+            process.stdin.close()
+        except BrokenPipeError:
+            pass
+        if process.wait() != 0:
+            raise RuntimeError(f"FFmpeg could not write {self.path} (exit {process.returncode}): {self._error()}")
+        self._stderr.close()
+
+    def abort(self) -> None:
+        """Stop FFmpeg without finishing the file (which the caller removes)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process.stdin.close()
+            self.process = None
+        if self._stderr is not None:
+            self._stderr.close()
 
 
 @contextlib.contextmanager
-def open_video(path: str | Path, fps: float, fourcc: str = "mp4v") -> Iterator[VideoSink]:
-    """A :class:`VideoSink` writing ``path`` atomically (the container follows ``path``'s suffix,
-    so the staged file keeps it). ``mp4v`` (MPEG-4 Part 2) is what the opencv-python wheels encode;
-    their FFmpeg has no H.264 encoder."""
+def open_video(path: str | Path, fps: float) -> Iterator[VideoSink]:
+    """A :class:`VideoSink` writing the H.264 MP4 ``path`` atomically: nothing at ``path`` unless
+    every frame was written and FFmpeg finished the file."""
     target = Path(path)
     with atomic_path(target) as tmp:
-        staged = tmp.with_name(tmp.name + target.suffix)
-        sink = VideoSink(staged, fps, fourcc)
+        sink = VideoSink(tmp, fps)
         try:
             yield sink
             sink.release()
             if sink.frames == 0:
                 raise ValueError(f"no frames written to {target}")
-            os.replace(staged, tmp)
         finally:
-            sink.release()
-            staged.unlink(missing_ok=True)
+            sink.abort()
 
 
-def write_video(images: Iterable[np.ndarray], path: str | Path, fps: float, fourcc: str = "mp4v") -> int:
-    """Write RGB frames as a video, atomically, streaming; returns the number of frames."""
-    with open_video(path, fps, fourcc) as sink:
+def write_video(images: Iterable[np.ndarray], path: str | Path, fps: float) -> int:
+    """Write RGB frames as an H.264 MP4, atomically, streaming; returns the number of frames."""
+    with open_video(path, fps) as sink:
         for image in images:
             sink.write(image)
     return sink.frames
