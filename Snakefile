@@ -37,3 +37,20 @@ rule all:
     input:
         final_outputs(),
         qc_outputs(),
+
+
+rule figures:
+    """What a reviewer checks, without the video QC (no tracking QC rule in its DAG): Figs. 2-4,
+    Tables II-III, the exclusion counts and the fine-tuning loss curve (the report's analysis
+    part). Run: snakemake --cores 8 figures"""
+    input:
+        "results/figures/fig2.pdf",
+        "results/figures/fig2.png",
+        "results/tables/table3.tsv",
+        "results/tables/table3.md",
+        "results/tables/table2.tsv",
+        "results/tables/table2.md",
+        expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=("pdf", "png")),
+        "results/tables/exclusions.tsv",
+        "results/fan/finetuning.png",
+        "results/fan/finetuning.pdf",

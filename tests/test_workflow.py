@@ -58,6 +58,41 @@ def test_dry_run_plans_the_default_dag(workdir):
     assert not any(line.split()[:1] == ["pretrain_fan"] for line in out.splitlines())
 
 
+def _job_counts(out: str) -> dict[str, int]:
+    """Rule -> job count from a dry run's "Job stats" table."""
+    lines = out[out.index("Job stats:") :].splitlines()[3:]
+    counts = {}
+    for line in lines:
+        fields = line.split()
+        if len(fields) != 2 or not fields[1].isdigit() or fields[0] == "total":
+            break
+        counts[fields[0]] = int(fields[1])
+    return counts
+
+
+def test_figures_target_plans_the_analysis_without_the_qc(workdir):
+    result = snakemake("-n", "-d", str(workdir), "figures")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    counts = _job_counts(out)
+    # every rule whose output the report shows, QC aside: Figs. 2-4, Tables II-III, exclusions, loss curve
+    reported = {"fig2", "table_iii", "table_ii", "roc_figure", "exclusions", "finetune_fan"}
+    assert reported <= counts.keys(), counts
+    assert counts["roc_figure"] == 2 and counts["figures"] == 1
+    assert not [rule for rule in counts if rule.startswith("qc_")], counts
+    # the QC rules are the only report rules left out: everything else in the report is in this DAG
+    qc_rules = {"qc_participant", "qc_table"}
+    report_rules = set()
+    for smk in (REPO / "workflow" / "rules").glob("*.smk"):
+        rule = None
+        for line in smk.read_text().splitlines():
+            if line.startswith("rule "):
+                rule = line.split()[1].rstrip(":")
+            elif "report(" in line and rule:
+                report_rules.add(rule)
+    assert report_rules - qc_rules == reported, report_rules
+
+
 def _config(workdir: Path, **changes) -> Path:
     cfg = yaml.safe_load((workdir / "config.yaml").read_text())
     for dotted, value in changes.items():
