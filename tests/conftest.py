@@ -1,14 +1,82 @@
-"""Shared fixtures: small RealSense recordings written by the project's own writer."""
+"""Shared fixtures: small RealSense recordings written by the project's own writer; librealsense
+(``pyrealsense2``); and the one rule for tests that need a system package.
+
+A test that needs a Debian package that is not installed (``libusb-1.0-0`` for pyrealsense2; Slurm
+and munge for the one-node cluster of ``test_slurm.py``) skips with a reason naming the package, so
+the README's test command passes on a fresh machine. CI installs them and sets
+``NEUROFACE_REQUIRE_SYSTEM_PACKAGES=1``: there, every such skip is reported as a failure instead, so
+nothing is silently skipped where it must run.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
+from types import ModuleType
+from typing import NoReturn
 
 import numpy as np
 import pytest
 
 from neuroface.realsense.camera import Distortion, Extrinsics, Intrinsics
 from neuroface.realsense.writer import BagWriter, StreamSpec
+
+#: Set to 1 (CI does) to turn every "needs Debian package" skip into a failure.
+REQUIRE_SYSTEM_PACKAGES = "NEUROFACE_REQUIRE_SYSTEM_PACKAGES"
+_NEEDS = "needs Debian package "
+
+
+def system_packages_required() -> bool:
+    return os.environ.get(REQUIRE_SYSTEM_PACKAGES, "").strip() not in ("", "0")
+
+
+def missing_system_package(package: str, needed_by: str) -> NoReturn:
+    """Skip the running test: Debian's ``package`` (needed by ``needed_by``) is not installed.
+    Under ``NEUROFACE_REQUIRE_SYSTEM_PACKAGES=1`` the skip is reported as a failure
+    (:func:`pytest_runtest_makereport`)."""
+    pytest.skip(f"{_NEEDS}{package} ({needed_by})")
+
+
+def import_pyrealsense2() -> ModuleType:
+    """pyrealsense2, or a skip naming libusb-1.0-0 when its shared library is missing (the wheel
+    links libusb-1.0.so.0 but does not ship it). pyrealsense2 itself missing is an error: it is in
+    the test extra (``pip install -e ".[test]"``)."""
+    try:
+        import pyrealsense2
+    except ImportError as exc:
+        if "libusb" not in str(exc):
+            raise
+        missing_system_package("libusb-1.0-0", f"pyrealsense2: {exc}")
+    return pyrealsense2
+
+
+def system_executable(name: str, package: str) -> str:
+    """Path of the program ``name`` (also looked for in /usr/sbin and /sbin), or a skip naming the
+    Debian ``package`` that provides it."""
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if path is None:
+        missing_system_package(package, f"{name}; see .ci/run")
+    return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under ``NEUROFACE_REQUIRE_SYSTEM_PACKAGES=1``, a skip for a missing system package fails."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and system_packages_required() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if _NEEDS in reason:
+            report.outcome = "failed"
+            report.longrepr = f"{reason.removeprefix('Skipped: ')}, and {REQUIRE_SYSTEM_PACKAGES} is set: install it"
+
+
+@pytest.fixture(scope="session")
+def rs() -> ModuleType:
+    """librealsense's Python bindings (``pyrealsense2``); skips naming libusb-1.0-0 when it is missing."""
+    return import_pyrealsense2()
+
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REFERENCE_BAG = SHARED / "realsense" / "reference-d400-like.bag"

@@ -1,9 +1,11 @@
-"""Geometry against librealsense itself (pyrealsense2's rsutil bindings and rs.align)."""
+"""Geometry against librealsense itself (pyrealsense2's rsutil bindings and rs.align; the ``rs`` fixture of
+conftest.py skips naming libusb-1.0-0 where it is missing)."""
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
-import pyrealsense2 as rs
 import pytest
 
 from neuroface.realsense import geometry
@@ -18,7 +20,7 @@ COEFFS = {
 }
 
 
-def rs_intrinsics(i: Intrinsics) -> rs.intrinsics:
+def rs_intrinsics(rs: ModuleType, i: Intrinsics):
     r = rs.intrinsics()
     r.width, r.height, r.ppx, r.ppy, r.fx, r.fy = i.width, i.height, i.ppx, i.ppy, i.fx, i.fy
     r.model, r.coeffs = rs.distortion(int(i.model)), list(i.coeffs)
@@ -26,9 +28,9 @@ def rs_intrinsics(i: Intrinsics) -> rs.intrinsics:
 
 
 @pytest.mark.parametrize("model", list(COEFFS))
-def test_deproject_and_project_match_librealsense(model):
+def test_deproject_and_project_match_librealsense(rs, model):
     intr = Intrinsics(640, 480, 320.5, 240.2, 600.0, 601.0, model, COEFFS[model])
-    ri = rs_intrinsics(intr)
+    ri = rs_intrinsics(rs, intr)
     rng = np.random.default_rng(1)
     pixels = rng.uniform([0, 0], [640, 480], (300, 2))
     depth = rng.uniform(0.3, 0.6, 300)
@@ -53,7 +55,7 @@ def test_modified_brown_conrady_cannot_be_deprojected():
         geometry.deproject(np.zeros((1, 2)), np.ones(1), intr)
 
 
-def test_transform_matches_librealsense():
+def test_transform_matches_librealsense(rs):
     ext = Extrinsics.from_quaternion(np.array([0.01, -0.02, 0.005, 1.0]), np.array([0.015, -0.001, 0.002]))
     e = rs.extrinsics()
     e.rotation, e.translation = ext.rs2_rotation, list(ext.translation)
@@ -75,7 +77,7 @@ def test_extrinsics_quaternion_round_trip_and_inverse():
     assert ext.rs2_rotation[1] == pytest.approx(ext.rotation[1, 0])
 
 
-def _align_with_librealsense(bag):
+def _align_with_librealsense(rs: ModuleType, bag):
     pipe, cfg = rs.pipeline(), rs.config()
     cfg.enable_device_from_file(str(bag), repeat_playback=False)
     profile = pipe.start(cfg)
@@ -105,9 +107,9 @@ def _align_with_librealsense(bag):
 
 
 @pytest.mark.parametrize("which", ["small", "reference"])
-def test_align_depth_to_color_matches_rs_align_exactly(which, request):
+def test_align_depth_to_color_matches_rs_align_exactly(rs, which, request):
     """Equal to librealsense's rs.align pixel for pixel (the small bag's colour stream has
     Inverse Brown-Conrady coefficients; the reference's are zero)."""
-    ours, ref = _align_with_librealsense(request.getfixturevalue(f"{which}_bag"))
+    ours, ref = _align_with_librealsense(rs, request.getfixturevalue(f"{which}_bag"))
     assert ref.any()
     np.testing.assert_array_equal(ours, ref)

@@ -87,7 +87,7 @@ def test_tables_and_labels_pass_the_data_model(small_cohort):
         assert abs(row.start - start) <= 2 and abs(row.end - end) <= 2
 
 
-def test_pyrealsense2_plays_every_recording_back(small_cohort):
+def test_pyrealsense2_plays_every_recording_back(rs, small_cohort):
     plan, out = small_cohort
     for rid in plan.recordings["recording_id"]:
         truth = np.load(out / "truth" / f"{rid}.npz")
