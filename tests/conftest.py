@@ -78,7 +78,9 @@ def rs() -> ModuleType:
     return import_pyrealsense2()
 
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+#: The repository's root.
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
 REFERENCE_BAG = SHARED / "realsense" / "reference-d400-like.bag"
 
 COLOR_INTR = Intrinsics(

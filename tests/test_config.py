@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import yaml
 
-from workflow_runs import REPO
+from conftest import REPO
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 CONFIG = REPO / "config.yaml"

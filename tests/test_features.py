@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from scipy.spatial.transform import Rotation
 
+from conftest import REPO
 from neuroface.features import registry as ft
 from neuroface.features.headframe import head_axes, to_head_frame
 from neuroface.features.repetitions import GapPolicy, RepetitionDropped, fill_gaps, missing_runs, recording_features
-
-REPO = Path(__file__).resolve().parents[1]
 
 # A mirror-symmetric face in its own head frame (mm; x to the participant's left, y down).
 TEMPLATE = np.zeros((68, 3))

@@ -5,18 +5,15 @@ for a GPU, and the results equal a local run's."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,148 +22,14 @@ import pandas as pd
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-TINY_CONFIG = REPO / "tests" / "configs" / "tiny.yaml"
+from conftest import REPO, system_executable
+from workflow_runs import CNN_RULES, logged_jobs, new_workdir, result_files, same_result, snakemake, start
+
 PROFILES = REPO / "profiles"
-#: Rules that run FAN and declare ``resources: gpu=1``.
-GPU_RULES = frozenset({"pretrain_fan", "finetune_fan", "landmark_accuracy", "track_landmarks"})
-#: Table columns that measure speed, not results (training histories' throughput).
-TIMING_COLUMNS = ("images_per_s",)
 #: Smaller than the tiny cohort (fewer jobs): the schema's minimum of 2 participants per group.
 SLURM_COHORT = {"HC": 2, "PS": 2, "ALS": 2}
-
-
-# -- Snakemake runs and their logs --------------------------------------------------------------------
-
-
-@dataclass
-class Run:
-    """Snakemake running on the repository's Snakefile, in its own process group, its output in ``log``."""
-
-    cmd: list[str]
-    log: Path
-    proc: subprocess.Popen
-
-    def wait(self, timeout: float = 900) -> str:
-        """The log of the finished run; fails with its tail unless Snakemake succeeded in time."""
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            rc = None
-        text = self.log.read_text(errors="replace")
-        tail = "\n".join(text.splitlines()[-80:])
-        assert rc == 0, f"{' '.join(self.cmd)}\nexited with {rc}:\n{tail}"
-        return text
-
-    def kill(self) -> None:
-        """End Snakemake and the jobs it started (its process group), if still running."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-
-def start(workdir: Path, *args: str, log: str, env: dict[str, str] | None = None) -> Run:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
-    cmd += ["--configfile", str(workdir / "config.yaml"), *args]
-    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "SNAKEMAKE_PROFILE"}
-    with open(workdir / log, "w") as fh:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=workdir,
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    return Run(cmd, workdir / log, proc)
-
-
-def snakemake(workdir: Path, *args: str, log: str, env: dict[str, str] | None = None, timeout: float = 900) -> str:
-    """Run Snakemake to its end; returns its log."""
-    return start(workdir, *args, log=log, env=env).wait(timeout)
-
-
-def workdir_with(path: Path, **synthetic) -> Path:
-    """A work directory holding the tiny config, with ``synthetic`` settings overridden."""
-    path.mkdir(parents=True, exist_ok=True)
-    config = yaml.safe_load(TINY_CONFIG.read_text())
-    config["synthetic"].update(synthetic)
-    (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
-@dataclass
-class Job:
-    """One job as Snakemake's log announces it."""
-
-    jobid: int
-    rule: str
-    local: bool
-    wildcards: tuple[str, ...] = ()
-    resources: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def slurm_comment(self) -> str:
-        """The comment snakemake-executor-plugin-slurm gives this job's sbatch submission."""
-        return f"rule_{self.rule}" + (f"_wildcards_{'_'.join(self.wildcards)}" if self.wildcards else "")
-
-
-_HEADER = re.compile(r"^(local)?rule (\w+):$")
-_FIELD = re.compile(r"^\s+(\w+): (.*)$")
-
-
-def logged_jobs(log: str) -> list[Job]:
-    """The jobs a Snakemake log announces (``rule x:`` / ``localrule x:`` blocks)."""
-    jobs, block = [], None
-    for line in [*log.splitlines(), ""]:
-        if m := _HEADER.match(line):
-            block = {"rule": m.group(2), "local": bool(m.group(1))}
-        elif block is not None and (m := _FIELD.match(line)):
-            block[m.group(1)] = m.group(2)
-        elif block is not None:
-            if "jobid" in block:
-                pairs = [item.partition("=") for item in block.get("resources", "").split(", ") if item]
-                jobs.append(
-                    Job(
-                        jobid=int(block["jobid"]),
-                        rule=block["rule"],
-                        local=block["local"],
-                        wildcards=tuple(v.partition("=")[2] for v in block.get("wildcards", "").split(", ") if v),
-                        resources={k: v for k, _, v in pairs},
-                    )
-                )
-            block = None
-    return jobs
-
-
-def result_files(workdir: Path) -> dict[str, Path]:
-    root = workdir / "results"
-    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def _zip_members(path: Path) -> dict[str, bytes]:
-    """Members of a zip archive (torch.save's format) by name below the archive's root folder."""
-    with zipfile.ZipFile(path) as zf:
-        return {info.filename.split("/", 1)[-1]: zf.read(info) for info in zf.infolist()}
-
-
-def same_result(a: Path, b: Path) -> bool:
-    """Byte equality, except where the bytes legitimately differ: tables in their timing columns; FAN
-    weights (.pth) in the name of their zip's root folder, which torch.save takes from the (random)
-    temporary file name, so their JSON sidecars in the ``sha256`` of those bytes."""
-    if a.read_bytes() == b.read_bytes():
-        return True
-    if a.suffix == ".tsv":
-        ta, tb = (pd.read_csv(p, sep="\t").drop(columns=list(TIMING_COLUMNS), errors="ignore") for p in (a, b))
-        return ta.equals(tb)
-    if a.suffix == ".pth":
-        return _zip_members(a) == _zip_members(b)
-    if a.name.endswith(".pth.json"):
-        ja, jb = ({k: v for k, v in json.loads(p.read_text()).items() if k != "sha256"} for p in (a, b))
-        return ja == jb
-    return False
+#: The Debian package of each program the one-node cluster needs (installed by .ci/run).
+SLURM_PROGRAMS = {"munged": "munge", "slurmctld": "slurmctld", "slurmd": "slurmd", "srun": "slurm-client"}
 
 
 # -- the profiles ---------------------------------------------------------------------------------------
@@ -189,14 +52,22 @@ def test_slurm_profile_plans_the_tiny_config_with_resources_for_every_job(tmp_pa
     extra = [r.get("slurm_extra", "") for r in resource_settings(settings)]
     assert not [e for e in extra if re.search(r"gpu|gres", str(e))], extra
 
-    log = snakemake(workdir_with(tmp_path), "--profile", str(PROFILES / "slurm"), "-n", log="dry-run.log", timeout=300)
+    log = snakemake(
+        new_workdir(tmp_path),
+        "--profile",
+        str(PROFILES / "slurm"),
+        "-n",
+        log_name="dry-run.log",
+        cores=None,
+        timeout=300,
+    )
     jobs = [j for j in logged_jobs(log) if not j.local]
     rules = {j.rule for j in jobs}
-    assert GPU_RULES <= rules, rules
+    assert CNN_RULES <= rules, rules
     assert set(settings["set-resources"]) <= rules, "set-resources names a rule the workflow does not have"
     for job in jobs:
         assert {"mem_mb", "runtime"} <= job.resources.keys(), job
-        if job.rule in GPU_RULES:
+        if job.rule in CNN_RULES:
             assert job.resources.get("gpu") == "1", job
         wanted = {**settings["default-resources"], **settings["set-resources"].get(job.rule, {})}
         assert int(job.resources["mem_mb"]) == wanted["mem_mb"] and int(job.resources["runtime"]) == wanted["runtime"]
@@ -204,7 +75,15 @@ def test_slurm_profile_plans_the_tiny_config_with_resources_for_every_job(tmp_pa
 
 def test_local_profile_plans_the_tiny_config(tmp_path):
     assert profile("local")["resources"]["gpu"] == 1
-    snakemake(workdir_with(tmp_path), "--profile", str(PROFILES / "local"), "-n", log="dry-run.log", timeout=300)
+    snakemake(
+        new_workdir(tmp_path),
+        "--profile",
+        str(PROFILES / "local"),
+        "-n",
+        log_name="dry-run.log",
+        cores=None,
+        timeout=300,
+    )
 
 
 GPU_SNAKEFILE = """
@@ -245,10 +124,8 @@ def test_local_profile_runs_gpu_jobs_one_at_a_time(tmp_path):
 
 
 def sbin(name: str) -> str:
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if path is None:
-        pytest.fail(f"{name} not found: install Debian's slurmctld, slurmd, slurm-client and munge (see .ci/run)")
-    return path
+    """The cluster program ``name``, or a skip naming its Debian package (a failure in CI)."""
+    return system_executable(name, SLURM_PROGRAMS[name])
 
 
 def free_port() -> int:
@@ -420,18 +297,18 @@ def cluster(tmp_path) -> Iterator[Cluster]:
 def test_slurm_profile_runs_every_job_on_the_cluster_as_a_local_run_would(cluster, tmp_path):
     # a few jobs of each kind: the FAN stage (pretrain_fan, finetune_fan, landmark_accuracy: GPU; fan_split: CPU)
     # and one recording tracked with each model (track_landmarks: GPU) and reconstructed in 3D (CPU) ...
-    local = workdir_with(tmp_path / "local", participants=SLURM_COHORT)
-    snakemake(local, "--cores", "2", "synthetic_tables", log="cohort.log")
+    local = new_workdir(tmp_path / "local", participants=SLURM_COHORT)
+    snakemake(local, "synthetic_tables", log_name="cohort.log")
     recording = sorted(pd.read_csv(local / "results/synthetic/recordings.tsv", sep="\t")["recording_id"])[0]
     targets = ["results/landmarks/per_image.tsv"]
     targets += [f"results/landmarks3d/{model}/{recording}.parquet" for model in ("pretrained", "finetuned")]
     # ... from the same inputs (synthetic recordings, validated annotations, annotated frames), made once, locally
-    snakemake(local, "--cores", "2", "--omit-from", "fan_split", "pretrain_fan", *targets, log="inputs.log")
-    remote = workdir_with(tmp_path / "slurm", participants=SLURM_COHORT)
+    snakemake(local, "--omit-from", "fan_split", "pretrain_fan", *targets, log_name="inputs.log")
+    remote = new_workdir(tmp_path / "slurm", participants=SLURM_COHORT)
     shutil.copytree(local / "results", remote / "results", symlinks=True)
 
     # the same jobs locally and on the cluster, at the same time (the SLURM run mostly waits)
-    local_run = start(local, "--cores", "2", *targets, log="run.log")
+    local_run = start(local, *targets, log_name="run.log")
     try:
         log = snakemake(
             remote,
@@ -441,16 +318,17 @@ def test_slurm_profile_runs_every_job_on_the_cluster_as_a_local_run_would(cluste
             "--slurm-init-seconds-before-status-checks", "1",
             "--slurm-keep-successful-logs",
             *targets,
-            log="run.log",
+            log_name="run.log",
+            cores=None,
             env=cluster.env,
         )  # fmt: skip
-        local_run.wait()
+        local_run.succeeded()
     finally:
         local_run.kill()
 
     # every job that is not a local rule ran as a SLURM job, of its rule and wildcards, and succeeded
     submitted = [j for j in logged_jobs(log) if not j.local]
-    assert {j.rule for j in submitted} == GPU_RULES | {"fan_split", "reconstruct_3d"}, submitted
+    assert {j.rule for j in submitted} == CNN_RULES | {"fan_split", "reconstruct_3d"}, submitted
     slurm = {record["Comment"]: record for record in cluster.jobs()}
     missing = [j.slurm_comment for j in submitted if j.slurm_comment not in slurm]
     assert not missing, f"jobs that did not run as SLURM jobs: {missing}\nSLURM jobs: {sorted(slurm)}"
@@ -463,9 +341,9 @@ def test_slurm_profile_runs_every_job_on_the_cluster_as_a_local_run_would(cluste
         ran = [(j.rule, j.wildcards) for j in logged_jobs(inside)]
         assert ran and set(ran) == {(job.rule, job.wildcards)}, (job, ran)
         assert re.search(rf"^Finished jobid: \d+ \(Rule: {job.rule}\)$", inside, re.MULTILINE), inside[-2000:]
-        # jobs that declare a GPU (all of GPU_RULES) asked SLURM for one (sbatch --gpus) and got it; others neither
+        # jobs that declare a GPU (all of CNN_RULES) asked SLURM for one (sbatch --gpus) and got it; others neither
         gpu = job.resources.get("gpu") == "1"
-        assert gpu or job.rule not in GPU_RULES, job
+        assert gpu or job.rule not in CNN_RULES, job
         gpu_request = "gres:gpu:1" in record.get("TresPerJob", "") + record.get("TresPerNode", "")
         gpu_allocated = record.get("JOB_GRES", "").startswith("gpu:1")
         assert gpu_request == gpu and gpu_allocated == gpu, (job.rule, record)

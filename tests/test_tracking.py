@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from conftest import REPO
 from neuroface import landmarks as lm
 from neuroface.realsense import geometry
 from neuroface.realsense.bag import open_bag
@@ -16,7 +15,6 @@ from neuroface.tracking.reconstruct import points3d, reconstruct
 from neuroface.tracking.tracker import Tracker
 from neuroface.tracks import DETECTED, LOST, TRACKED, median_smooth, points, track_table
 
-REPO = Path(__file__).resolve().parents[1]
 SMALL = {
     "preset": "demo",
     "seed": 11,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
 
 
 def snakemake(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:

@@ -1,8 +1,10 @@
-"""Helpers for tests that run the whole workflow: start Snakemake in a work directory, follow its jobs in
-its log, interrupt it, and compare the files two runs leave under ``results/``."""
+"""The one harness for tests that run the workflow (test_reliability, test_slurm, test_workflow): start
+Snakemake in a work directory, follow its jobs in its log, interrupt it, and compare the files two runs
+leave under ``results/``."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -16,29 +18,83 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
+
 TINY_CONFIG = REPO / "tests" / "configs" / "tiny.yaml"
 
-#: Rules of the CNN stage (FAN training, evaluation and video tracking).
+#: Rules of the CNN stage (FAN training, evaluation and video tracking): they run FAN and declare
+#: ``resources: gpu=1``.
 CNN_RULES = frozenset({"pretrain_fan", "finetune_fan", "landmark_accuracy", "track_landmarks"})
+
+#: Table columns that measure speed, not results (training histories' throughput).
+TIMING_COLUMNS = ("images_per_s",)
 
 #: Files Snakemake itself keeps in ``directory()`` outputs (empty; only their mtime matters).
 SNAKEMAKE_MARKERS = frozenset({".snakemake_timestamp"})
 
-_RULE = re.compile(r"^(?:local)?rule (\w+):$")
-_JOBID = re.compile(r"^\s+jobid: (\d+)$")
-_FINISHED = re.compile(r"^Finished jobid: (\d+)")
+_HEADER = re.compile(r"^(local)?rule (\w+):$")
+_FIELD = re.compile(r"^\s+(\w+): (.*)$")
+_FINISHED = re.compile(r"^Finished jobid: (\d+)", re.MULTILINE)
 
 
-def new_workdir(path: Path, config: Path = TINY_CONFIG) -> Path:
+def new_workdir(path: Path, config: Path = TINY_CONFIG, **synthetic) -> Path:
+    """A work directory holding ``config`` as its config.yaml, with ``synthetic`` settings overridden."""
     path.mkdir(parents=True, exist_ok=True)
-    shutil.copy(config, path / "config.yaml")
+    if synthetic:
+        settings = yaml.safe_load(config.read_text())
+        settings["synthetic"].update(synthetic)
+        (path / "config.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    else:
+        shutil.copy(config, path / "config.yaml")
     return path
 
 
-def snakemake_command(workdir: Path, cores: int = 2) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", str(cores)]
+def snakemake_command(workdir: Path, cores: int | None = 2) -> list[str]:
+    """Snakemake on the repository's Snakefile in ``workdir``; ``cores=None`` leaves --cores out (a profile says)."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
+    return cmd if cores is None else [*cmd, "--cores", str(cores)]
+
+
+@dataclass
+class Job:
+    """One job as Snakemake's log announces it."""
+
+    jobid: int
+    rule: str
+    local: bool
+    wildcards: tuple[str, ...] = ()
+    resources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def slurm_comment(self) -> str:
+        """The comment snakemake-executor-plugin-slurm gives this job's sbatch submission."""
+        return f"rule_{self.rule}" + (f"_wildcards_{'_'.join(self.wildcards)}" if self.wildcards else "")
+
+
+def logged_jobs(log: str) -> list[Job]:
+    """The jobs a Snakemake log announces (``rule x:`` / ``localrule x:`` blocks with a ``jobid``)."""
+    jobs, block = [], None
+    for line in [*log.splitlines(), ""]:
+        if m := _HEADER.match(line):
+            block = {"rule": m.group(2), "local": bool(m.group(1))}
+        elif block is not None and (m := _FIELD.match(line)):
+            block[m.group(1)] = m.group(2)
+        elif block is not None:
+            if "jobid" in block:
+                pairs = [item.partition("=") for item in block.get("resources", "").split(", ") if item]
+                jobs.append(
+                    Job(
+                        jobid=int(block["jobid"]),
+                        rule=block["rule"],
+                        local=block["local"],
+                        wildcards=tuple(v.partition("=")[2] for v in block.get("wildcards", "").split(", ") if v),
+                        resources={k: v for k, _, v in pairs},
+                    )
+                )
+            block = None
+    return jobs
 
 
 @dataclass
@@ -57,17 +113,9 @@ class Run:
 
     def jobs(self) -> tuple[dict[int, str], set[int]]:
         """Started jobs (id -> rule) and finished job ids, from the log so far."""
-        started: dict[int, str] = {}
-        finished: set[int] = set()
-        rule = None
-        for line in self.text.splitlines():
-            if m := _RULE.match(line):
-                rule = m.group(1)
-            elif rule and (m := _JOBID.match(line)):
-                started[int(m.group(1))] = rule
-                rule = None
-            elif m := _FINISHED.match(line):
-                finished.add(int(m.group(1)))
+        text = self.text
+        started = {job.jobid: job.rule for job in logged_jobs(text)}
+        finished = {int(m.group(1)) for m in _FINISHED.finditer(text)}
         now = time.perf_counter()
         for jobid in started:
             self.seen.setdefault(jobid, now)
@@ -105,6 +153,18 @@ class Run:
             self.proc.wait()
             raise AssertionError(f"snakemake still running after {timeout:.0f} s:\n{self.tail()}") from None
 
+    def succeeded(self, timeout: float = 900.0) -> str:
+        """The log of the finished run; fails with its tail unless Snakemake exits 0 within ``timeout``."""
+        rc = self.wait(timeout)
+        assert rc == 0, f"{' '.join(map(str, self.proc.args))}\nexited with {rc}:\n{self.tail(80)}"
+        return self.text
+
+    def kill(self) -> None:
+        """End Snakemake and the jobs it started (its process group) if it is still running."""
+        if self.proc.poll() is None:
+            self.kill_group(signal.SIGKILL)
+            self.proc.wait()
+
     def kill_group(self, sig: signal.Signals) -> None:
         """Send ``sig`` to Snakemake and every job process it started (its whole process group)."""
         try:
@@ -141,10 +201,17 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start(workdir: Path, *args: str, log_name: str = "snakemake.log", cores: int = 2) -> Run:
-    """Start Snakemake in ``workdir`` in a new session, so that its process group holds it and its jobs."""
+def start(
+    workdir: Path,
+    *args: str,
+    log_name: str = "snakemake.log",
+    cores: int | None = 2,
+    env: dict[str, str] | None = None,
+) -> Run:
+    """Start Snakemake in ``workdir`` in a new session, so that its process group holds it and its jobs.
+    ``env`` defaults to this process's; ``SNAKEMAKE_PROFILE`` is always dropped (the command line says it all)."""
     log = workdir / log_name
-    env = {k: v for k, v in os.environ.items() if k != "SNAKEMAKE_PROFILE"}  # the command line says it all
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "SNAKEMAKE_PROFILE"}
     with open(log, "w") as fh:
         proc = subprocess.Popen(
             [*snakemake_command(workdir, cores=cores), *args],
@@ -164,6 +231,22 @@ def run(workdir: Path, *args: str, log_name: str = "snakemake.log", timeout: flo
     job = start(workdir, *args, log_name=log_name)
     job.wait(timeout)
     return job
+
+
+def snakemake(
+    workdir: Path,
+    *args: str,
+    log_name: str = "snakemake.log",
+    cores: int | None = 2,
+    env: dict[str, str] | None = None,
+    timeout: float = 900.0,
+) -> str:
+    """Run Snakemake in ``workdir`` to its end; returns its log, failing unless it succeeded."""
+    job = start(workdir, *args, log_name=log_name, cores=cores, env=env)
+    try:
+        return job.succeeded(timeout)
+    finally:
+        job.kill()
 
 
 # -- results ---------------------------------------------------------------------------------------
@@ -190,8 +273,27 @@ def stray_files(workdir: Path) -> list[str]:
 
 
 def _zip_members(path: Path) -> dict[str, bytes]:
+    """Members of a zip archive (torch.save's and NumPy's .npz format) by name below the archive's root
+    folder (torch.save names that folder after the file it writes)."""
     with zipfile.ZipFile(path) as zf:
-        return {info.filename: zf.read(info) for info in zf.infolist()}
+        return {info.filename.split("/", 1)[-1]: zf.read(info) for info in zf.infolist()}
+
+
+def same_result(a: Path, b: Path) -> bool:
+    """Byte equality, except where the bytes legitimately differ: tables in their timing columns; FAN
+    weights (.pth) in the name of their zip's root folder, which torch.save takes from the (random)
+    temporary file name, so their JSON sidecars in the ``sha256`` of those bytes."""
+    if a.read_bytes() == b.read_bytes():
+        return True
+    if a.suffix == ".tsv":
+        ta, tb = (pd.read_csv(p, sep="\t").drop(columns=list(TIMING_COLUMNS), errors="ignore") for p in (a, b))
+        return ta.equals(tb)
+    if a.suffix == ".pth":
+        return _zip_members(a) == _zip_members(b)
+    if a.name.endswith(".pth.json"):
+        ja, jb = ({k: v for k, v in json.loads(p.read_text()).items() if k != "sha256"} for p in (a, b))
+        return ja == jb
+    return False
 
 
 def table_diff(a: Path, b: Path) -> str:
