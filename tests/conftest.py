@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
@@ -51,13 +52,14 @@ def import_pyrealsense2() -> ModuleType:
     return pyrealsense2
 
 
-def system_executable(name: str, package: str) -> str:
-    """Path of the program ``name`` (also looked for in /usr/sbin and /sbin), or a skip naming the
-    Debian ``package`` that provides it."""
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if path is None:
-        missing_system_package(package, f"{name}; see .ci/run")
-    return path
+def system_executables(programs: Mapping[str, str]) -> dict[str, str]:
+    """Paths of ``programs`` (name -> the Debian package that provides it; also looked for in /usr/sbin
+    and /sbin), or one skip naming every package whose program is missing."""
+    found = {name: shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin") for name in programs}
+    if missing := sorted(name for name, path in found.items() if path is None):
+        packages = ", ".join(sorted({programs[name] for name in missing}))
+        missing_system_package(packages, f"{', '.join(missing)} not found; see .ci/run")
+    return found
 
 
 @pytest.hookimpl(hookwrapper=True)

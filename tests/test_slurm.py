@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, system_executable
+from conftest import REPO, system_executables
 from workflow_runs import CNN_RULES, logged_jobs, new_workdir, result_files, same_result, snakemake, start
 
 PROFILES = REPO / "profiles"
@@ -124,8 +124,8 @@ def test_local_profile_runs_gpu_jobs_one_at_a_time(tmp_path):
 
 
 def sbin(name: str) -> str:
-    """The cluster program ``name``, or a skip naming its Debian package (a failure in CI)."""
-    return system_executable(name, SLURM_PROGRAMS[name])
+    """The cluster program ``name``; a skip naming the Debian packages missing (a failure in CI)."""
+    return system_executables(SLURM_PROGRAMS)[name]
 
 
 def free_port() -> int:
@@ -242,8 +242,9 @@ def cluster(tmp_path) -> Iterator[Cluster]:
     directory (copied to ``tmp_path/slurm-logs`` at the end), daemons ended by pid at teardown."""
     if os.geteuid() != 0:
         pytest.skip("a SLURM cluster on localhost needs root (munged, slurmctld and slurmd run as root)")
-    daemons = {name: sbin(name) for name in ("munged", "slurmctld", "slurmd")}
-    srun = sbin("srun")
+    programs = system_executables(SLURM_PROGRAMS)  # a skip naming every Debian package missing
+    daemons = {name: programs[name] for name in ("munged", "slurmctld", "slurmd")}
+    srun = programs["srun"]
     hardware = node_hardware()
     # the largest memory request of the profile must fit on the node: declare it when the machine has less
     wanted = max(r.get("mem_mb", 0) for r in resource_settings(profile("slurm")))
