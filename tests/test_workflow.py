@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import REPO
+from workflow_runs import new_workdir, snakemake_command
 
 
 def snakemake(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "1", *args]
+    cmd = [*snakemake_command(None, cores=1), *args]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
-    return tmp_path
+    return new_workdir(tmp_path, REPO / "config.yaml")
 
 
 def test_lint_is_clean():
@@ -141,7 +139,7 @@ def test_missing_pretrained_weights_stop_before_any_job(workdir):
     cfg["fan"]["pretrained"] = {"source": "file", "path": str(missing), "download": False}
     (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
     env_home = workdir / "torch-home"  # an empty face-alignment / torch.hub cache
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "1", "-d", str(workdir)]
+    cmd = snakemake_command(workdir, cores=1)
     result = subprocess.run(
         cmd, capture_output=True, text=True, timeout=300, env={**__import__("os").environ, "TORCH_HOME": str(env_home)}
     )

@@ -51,9 +51,11 @@ def new_workdir(path: Path, config: Path = TINY_CONFIG, **synthetic) -> Path:
     return path
 
 
-def snakemake_command(workdir: Path, cores: int | None = 2) -> list[str]:
-    """Snakemake on the repository's Snakefile in ``workdir``; ``cores=None`` leaves --cores out (a profile says)."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
+def snakemake_command(workdir: Path | None, cores: int | None = 2) -> list[str]:
+    """Snakemake on the repository's Snakefile in ``workdir`` (None: the current directory); ``cores=None``
+    leaves --cores out (a profile says)."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
+    cmd += [] if workdir is None else ["-d", str(workdir)]
     return cmd if cores is None else [*cmd, "--cores", str(cores)]
 
 
