@@ -124,7 +124,7 @@ def test_video_is_h264_decodes_to_the_frames_and_is_deterministic(tmp_path):
     data = path.read_bytes()
     assert data[4:8] == b"ftyp" and b"avcC" in data and b"mp4v" not in data
     assert data.index(b"moov") < data.index(b"mdat")  # faststart: the index comes first
-    # decoded, the frames are the ones written, in order, within H.264's error (crf 18, and 4:2:0 chroma
+    # decoded, the frames are the ones written, in order, within H.264's error (crf 23, and 4:2:0 chroma
     # halving colour resolution at sharp colour edges): PSNR well above 30 dB, far below a neighbour's
     decoded = _decode(path)
     assert len(decoded) == 7
