@@ -32,7 +32,8 @@ FRAME_IMAGES = None if SYNTHETIC else config["cohort"].get("frames")
 def _cohort_tables():
     """Participants, recordings and the ids of the participants with annotated frames: planned
     (synthetic), or read from the lab's files with every table's contents validated
-    (segmentation and annotations too; their frame ranges need the bags: validate_inputs)."""
+    (segmentation and annotations too; their frame ranges need the bags: validate_inputs).
+    """
     if SYNTHETIC:
         plan = plan_cohort(config["synthetic"])
         recordings = plan.recordings.assign(

@@ -13,7 +13,7 @@ log = setup_logging(snakemake.log[0])
 inp, params = snakemake.input, snakemake.params
 limits = params.limits
 metrics: dict[str, dict[str, dict[str, float]]] = {}
-triples = list(zip(params.keys, inp.tracks, inp.points3d, strict=True))
+triples = list(zip(params.pairs, inp.tracks, inp.points3d, strict=True))
 for (model, recording), track_file, file3d in tqdm(triples, desc="qc metrics", unit="track", mininterval=5):
     track = pd.read_parquet(track_file, columns=["position", "status"])
     valid = pd.read_parquet(file3d, columns=["position", *V_COLUMNS])

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from neuroface.errors import InputError
 from neuroface.fan import accuracy
 from neuroface.fan.data import annotated_frames, generic_corpus
 from neuroface.fan.detection import FaceDetector
@@ -18,7 +19,6 @@ from neuroface.fan.model import FAN, FANConfig
 from neuroface.fan.predict import LandmarkPredictor
 from neuroface.fan.train import TrainingConfig, train
 from neuroface.fan.weights import load_fan
-from neuroface.errors import InputError
 from neuroface.landmarks import landmark_box
 
 log = logging.getLogger(__name__)

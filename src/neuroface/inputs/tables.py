@@ -254,7 +254,6 @@ def _parse_id(text: str) -> str:
     return text
 
 
-
 def _looks_numeric(text: str) -> bool:
     """Whether pandas' CSV reader would parse ``text`` as a number (``001``, ``1.5``, ``1e3``, ``inf``)."""
     try:
