@@ -14,8 +14,8 @@ include: "workflow/rules/common.smk"
 
 
 wildcard_constraints:
-    recording="|".join(RECORDING_IDS),
-    participant="|".join(PARTICIPANT_IDS),
+    recording=one_of(RECORDING_IDS),
+    participant=one_of(PARTICIPANT_IDS),
     model="|".join(MODELS),
     source="|".join(SOURCES),
     comparison="|".join(RUNS),

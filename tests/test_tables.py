@@ -300,6 +300,43 @@ def test_recordings_id_must_be_a_safe_file_name(tmp_path: Path, participants: pd
         read_recordings(path, participants)
 
 
+@pytest.mark.parametrize("good_id", ["rec001", "N002_01_BBP.v2", "x-17.take-2", "A002_02_OPEN_NORMAL", "_1"])
+def test_recordings_ids_are_opaque(tmp_path: Path, participants: pd.DataFrame, bags: Path, good_id: str):
+    path = recordings_tsv(tmp_path, f"{good_id}\tP01\tBBP\tbags/r1.bag\t1")
+    assert read_recordings(path, participants)["recording_id"].tolist() == [good_id]
+
+
+@pytest.mark.parametrize("bad_id", ["001", "1.5", "1e3", "inf", "NA", "nan", "null", "None", "true", "rec.smoothed"])
+def test_recordings_ids_that_would_not_survive_a_table_are_refused(
+    tmp_path: Path, participants: pd.DataFrame, bags: Path, bad_id: str
+):
+    """pandas reads these back as numbers, booleans or missing values (``.smoothed`` is the workflow's suffix)."""
+    path = recordings_tsv(tmp_path, f"{bad_id}\tP01\tBBP\tbags/r1.bag\t1")
+    with raises(path, f"recording_id: {re.escape(repr(bad_id))} is not a valid id", 2):
+        read_recordings(path, participants)
+    written = tmp_path / "roundtrip.tsv"
+    pd.DataFrame({"recording_id": [bad_id, bad_id]}).to_csv(written, sep="\t", index=False)
+    if not bad_id.endswith(".smoothed"):  # the reason: it does not come back as the same string
+        assert pd.read_csv(written, sep="\t")["recording_id"].tolist() != [bad_id, bad_id]
+
+
+@pytest.mark.parametrize("bad_id", ["P 1", "P/1", "007", "NA", "-P1"])
+def test_participant_ids_are_checked_like_recording_ids(tmp_path: Path, bad_id: str):
+    path = write(tmp_path / "p.tsv", PARTICIPANTS_HEADER, PARTICIPANT_ROWS[0], f"{bad_id}\tHC\tF\t61\ttrue")
+    with raises(path, f"participant_id: {re.escape(repr(bad_id))} is not a valid id", 3):
+        read_participants(path)
+
+
+def test_participant_ids_with_underscores_are_kept_whole(tmp_path: Path, bags: Path):
+    path = write(tmp_path / "p.tsv", PARTICIPANTS_HEADER, "site_1_P01\tHC\tF\t61\ttrue", "P_2\tPS\tM\t50\t0")
+    participants = read_participants(path)
+    recs = read_recordings(
+        recordings_tsv(tmp_path, "P_2_BBP\tsite_1_P01\tBBP\tbags/r1.bag\t1", "rec9\tP_2\tBBP\tbags/r2.bag\t1"),
+        participants,
+    )
+    assert recs["participant_id"].tolist() == ["site_1_P01", "P_2"]
+
+
 def test_recordings_bad_faces_camera(tmp_path: Path, participants: pd.DataFrame, bags: Path):
     path = recordings_tsv(tmp_path, "R1\tP01\tBBP\tbags/r1.bag\tsometimes")
     with raises(path, "faces_camera: expected true/false", 2):
@@ -571,6 +608,25 @@ def test_annotation_dir(tmp_path: Path, recordings: pd.DataFrame):
     ]  # fmt: skip
     assert ann["source"].tolist()[-1] == str(folder / "R1.txt")
     assert annotation_points(ann).shape == (3, 68, 2)
+
+
+def test_annotation_dir_owner_comes_from_the_recordings_table(tmp_path: Path, bags: Path):
+    """Annotations carry the recording's participant_id; ids are matched whole, dots and all."""
+    participants = read_participants(write(tmp_path / "p.tsv", PARTICIPANTS_HEADER, "lab_01_p\tHC\tF\t61\ttrue"))
+    recordings = read_recordings(
+        recordings_tsv(tmp_path, "rec002.v2\tlab_01_p\tBBP\tbags/r1.bag\t1", "x.avi\tlab_01_p\tOPEN\tbags/r2.bag\t1"),
+        participants,
+    )
+    folder = tmp_path / "Landmarks_gt"
+    folder.mkdir()
+    write(folder / "rec002.v2_color.txt", ANN_HEADER, ann_row(2))
+    write(folder / "x.avi.txt", ANN_HEADER, ann_row(1))
+    ann = read_annotation_dir(folder, recordings)
+    assert ann[["recording_id", "participant_id", "frame"]].values.tolist() == [
+        ["rec002.v2", "lab_01_p", 2], ["x.avi", "lab_01_p", 1],
+    ]  # fmt: skip
+    seg = write(tmp_path / "seg.csv", "File Name,repID,start,end", "rec002.v2_color.avi,1,1,3", "x.avi,1,2,4")
+    assert read_segmentation(seg, recordings)["recording_id"].tolist() == ["rec002.v2", "x.avi"]
 
 
 def test_annotation_dir_unknown_recording(tmp_path: Path, recordings: pd.DataFrame):

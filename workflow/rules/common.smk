@@ -1,6 +1,8 @@
 # Helpers shared by all rule files. Config validation, the cohort tables the DAG is built
-# from, and input functions. Nothing here reads a recording.
+# from, and input functions. Nothing here reads a recording: every check that needs no .bag
+# runs here, when the DAG is built, before any job (see README "Running on the lab's data").
 
+import re
 import sys
 from pathlib import Path
 
@@ -10,6 +12,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from neuroface.errors import InputError  # noqa: E402
 from neuroface.inputs import tables  # noqa: E402
+from neuroface.inputs.annotated import split_problems  # noqa: E402
+from neuroface.classification.forest import check_forest_params  # noqa: E402
 from neuroface.synthetic.cohort import RECORDING_SUFFIXES, plan_cohort  # noqa: E402
 from neuroface.fan import weights as fan_weights  # noqa: E402
 from neuroface.features import registry as feature_registry  # noqa: E402
@@ -26,13 +30,21 @@ FRAME_IMAGES = None if SYNTHETIC else config["cohort"].get("frames")
 
 
 def _cohort_tables():
-    """Participants and recordings: planned (synthetic) or read and validated (files)."""
+    """Participants, recordings and the ids of the participants with annotated frames: planned
+    (synthetic), or read from the lab's files with every table's contents validated
+    (segmentation and annotations too; their frame ranges need the bags: validate_inputs).
+    """
     if SYNTHETIC:
         plan = plan_cohort(config["synthetic"])
         recordings = plan.recordings.assign(
             bag=[f"{SYNTH_DIR}/{b}" for b in plan.recordings["bag"]]
         )
-        return plan.participants, recordings
+        annotated = (
+            set(recordings["participant_id"])
+            if plan.scale.annotations_per_participant > 0
+            else set()
+        )
+        return plan.participants, recordings, annotated
     cohort = config["cohort"]
     missing = [
         k
@@ -45,15 +57,40 @@ def _cohort_tables():
             f"cohort.source is 'files' but cohort.{', cohort.'.join(missing)} not set",
         )
     participants = tables.read_participants(cohort["participants"])
-    return participants, tables.read_recordings(cohort["recordings"], participants)
+    recordings = tables.read_recordings(cohort["recordings"], participants)
+    tables.read_segmentation(cohort["segmentation"], recordings)
+    annotations = tables.read_annotation_dir(cohort["annotations"], recordings)
+    return participants, recordings, set(annotations["participant_id"])
 
 
 try:
-    PARTICIPANTS, RECORDINGS = _cohort_tables()
+    PARTICIPANTS, RECORDINGS, ANNOTATED_PARTICIPANTS = _cohort_tables()
 except InputError as err:
     raise WorkflowError(f"Invalid input: {err}") from None
 
 RECORDING_IDS = sorted(RECORDINGS["recording_id"])
+
+
+def one_of(ids):
+    """A wildcard constraint matching exactly these ids (ids are opaque: dots match only dots)."""
+    return "|".join(re.escape(i) for i in ids)
+
+
+def _check_split():
+    """Stop before any job when a group has too few participants with annotated frames for
+    fan.train_participants_per_group to train on and at least one to test on."""
+    problems = split_problems(
+        dict(zip(PARTICIPANTS["participant_id"], PARTICIPANTS["group"])),
+        ANNOTATED_PARTICIPANTS,
+        config["fan"]["train_participants_per_group"],
+    )
+    if problems:
+        raise WorkflowError(
+            f"config fan.train_participants_per_group: {'; '.join(problems)}"
+        )
+
+
+_check_split()
 
 
 def _pretrained_weights():
@@ -123,10 +160,10 @@ def _check_feature_config():
             raise WorkflowError(
                 f"config classification.runs.{comparison}: the cohort has no group {disease!r} (or HC)"
             )
-    if "random_state" in config["classification"]["random_forest"]:
-        raise WorkflowError(
-            "config classification.random_forest: set the seed with classification.seed, not random_state"
-        )
+    try:
+        check_forest_params(config["classification"]["random_forest"])
+    except ValueError as err:
+        raise WorkflowError(f"config classification.random_forest: {err}") from None
 
 
 _check_feature_config()

@@ -24,9 +24,11 @@ rule annotated_frames:
 
 
 rule fan_split:
-    """Seeded choice of the participants whose annotated frames fine-tune FAN; the rest test it."""
+    """Seeded choice of the participants whose annotated frames fine-tune FAN; the rest test it
+    (participants without annotated frames take no part)."""
     input:
         participants=cohort_table("participants"),
+        annotations="results/inputs/annotations.parquet",
     output:
         "results/fan/split.tsv",
     log:

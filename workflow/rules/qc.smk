@@ -102,5 +102,8 @@ rule qc_table:
             "records"
         ),
         limits={k: v for k, v in config["qc"].items() if k.startswith("max_")},
+        # (model, recording) of each tracks/points3d input, in expand()'s order: ids are
+        # opaque, never parsed back out of file names
+        pairs=[(m, r) for m in MODELS for r in TRACKED_RECORDINGS],
     script:
         "../scripts/qc_table.py"

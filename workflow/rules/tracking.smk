@@ -8,6 +8,9 @@ rule track_landmarks:
     input:
         bag=recording_bag,
         weights=model_weights,
+        # not read: the inputs checked against the bags first, so no tracking job starts
+        # before a bad segmentation or annotation row has stopped the run
+        validated="results/inputs/segmentation.tsv",
     output:
         raw="results/tracks/{model}/{recording}.parquet",
         smoothed="results/tracks/{model}/{recording}.smoothed.parquet",

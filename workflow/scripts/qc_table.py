@@ -1,7 +1,5 @@
 """Rule qc_table: per-recording QC metrics of both models, flagged against the config qc limits."""
 
-from pathlib import Path
-
 import _bootstrap  # noqa: F401
 import pandas as pd
 from tqdm import tqdm
@@ -15,11 +13,8 @@ log = setup_logging(snakemake.log[0])
 inp, params = snakemake.input, snakemake.params
 limits = params.limits
 metrics: dict[str, dict[str, dict[str, float]]] = {}
-pairs = list(zip(inp.tracks, inp.points3d, strict=True))
-for track_file, file3d in tqdm(pairs, desc="qc metrics", unit="track", mininterval=5):
-    model, recording = Path(file3d).parent.name, Path(file3d).name.split(".")[0]
-    if (Path(track_file).parent.name, Path(track_file).name.split(".")[0]) != (model, recording):
-        raise ValueError(f"inputs out of order: {track_file} vs {file3d}")
+triples = list(zip(params.pairs, inp.tracks, inp.points3d, strict=True))
+for (model, recording), track_file, file3d in tqdm(triples, desc="qc metrics", unit="track", mininterval=5):
     track = pd.read_parquet(track_file, columns=["position", "status"])
     valid = pd.read_parquet(file3d, columns=["position", *V_COLUMNS])
     metrics.setdefault(recording, {})[model] = track_metrics(track, valid)

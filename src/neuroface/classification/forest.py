@@ -9,6 +9,7 @@ participants (:mod:`neuroface.classification.roc`).
 
 from __future__ import annotations
 
+import difflib
 import logging
 import numbers
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -27,6 +28,7 @@ __all__ = [
     "RUN_COLUMNS",
     "TABLE_COLUMNS",
     "classify",
+    "check_forest_params",
     "classify_sources",
     "loso_folds",
     "loso_probabilities",
@@ -107,6 +109,28 @@ def _feature_matrix(X) -> np.ndarray:
         )
         raise ValueError(f"X has NaN or infinite values in: {detail}")
     return arr
+
+
+def check_forest_params(rf_params: Mapping[str, Any]) -> None:
+    """Check forest settings against :class:`~sklearn.ensemble.RandomForestClassifier` without
+    fitting: every key must be one of its parameters (a typo names the key and the closest
+    parameter), ``random_state`` comes from the seed, and each value must pass scikit-learn's own
+    parameter validation. Raises ValueError naming the key."""
+    known = RandomForestClassifier().get_params()
+    for key in rf_params:
+        if key == "random_state":
+            raise ValueError("random_state: set the seed with classification.seed")
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{key!r} is not a parameter of scikit-learn's RandomForestClassifier{hint}")
+    forest = RandomForestClassifier(**rf_params)
+    validate = getattr(forest, "_validate_params", None)  # scikit-learn >= 1.2; else checked at fit
+    if validate is not None:
+        try:
+            validate()
+        except ValueError as err:  # InvalidParameterError names the parameter and the allowed values
+            raise ValueError(str(err)) from None
 
 
 def _forest_params(rf_params: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from neuroface.errors import InputError
 from neuroface.fan import accuracy
 from neuroface.fan.data import annotated_frames, generic_corpus
 from neuroface.fan.detection import FaceDetector
@@ -47,12 +48,36 @@ def pretrain(
 
 
 def cohort_samples(annotations: pd.DataFrame, frames_root: str | Path, participants: set[str]) -> list:
-    """Samples of the annotated frames of ``participants`` (frames under ``<root>/<participant>``)."""
-    subset = annotations[annotations["recording_id"].str.split("_").str[0].isin(participants)]
+    """Samples of the annotated frames of ``participants`` (frames under ``<root>/<participant>``),
+    by participant id, then in table order.
+
+    ``annotations`` is the validated annotation table; its ``participant_id`` column (from the
+    recordings table) says whose each frame is, recording ids are never parsed. Raises
+    :class:`InputError` when none of ``participants`` has an annotated frame, naming the
+    annotation files and their recordings' participants.
+    """
+    subset = annotations[annotations["participant_id"].isin(participants)]
+    if subset.empty and participants:
+        raise InputError(
+            "results/inputs/annotations.parquet",
+            f"no annotated frame of participant(s) {', '.join(sorted(participants))}: the annotations "
+            f"({len(annotations)} frames) are of {_annotation_owners(annotations)}",
+        )
     out = []
-    for pid, part in subset.groupby(subset["recording_id"].str.split("_").str[0]):
-        out += annotated_frames(part, Path(frames_root) / pid)
+    for pid, part in subset.groupby("participant_id", sort=True):
+        out += annotated_frames(part, Path(frames_root) / str(pid))
     return out
+
+
+def _annotation_owners(annotations: pd.DataFrame, limit: int = 10) -> str:
+    """'file (recording, participant), ...' of the annotation table, for error messages."""
+    files = annotations.drop_duplicates("recording_id")
+    items = [
+        f"{source} (recording {rid}, participant {pid})"
+        for source, rid, pid in zip(files["source"], files["recording_id"], files["participant_id"], strict=True)
+    ]
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return (", ".join(items[:limit]) + more) if items else "no recording"
 
 
 def finetune(pretrained: str | Path, samples: list, cfg: TrainingConfig) -> tuple[FAN, list[dict[str, float]]]:
@@ -78,7 +103,7 @@ def evaluate(
     the detector finds no face are kept with ``detected = False`` and no errors."""
     test = split[split["set"] == "test"]
     group_of = dict(zip(test["participant_id"], test["group"], strict=True))
-    ann = annotations[annotations["recording_id"].str.split("_").str[0].isin(group_of)].reset_index(drop=True)
+    ann = annotations[annotations["participant_id"].isin(group_of)].sort_values("participant_id", kind="stable")
     samples = cohort_samples(ann, frames_root, set(group_of))
     keys = [s.key for s in samples]
     truth = np.stack([s.points for s in samples])
@@ -86,7 +111,8 @@ def evaluate(
     boxes = [detector(img) for img in images]
     found = np.array([b is not None for b in boxes])
     log.info("face detector: %d of %d test images", found.sum(), len(found))
-    rows = pd.DataFrame({"image": keys, "participant_id": [k.split("_")[0] for k in keys]})
+    # cohort_samples keeps the participant-sorted table's order, so its rows name each sample's owner
+    rows = pd.DataFrame({"image": keys, "participant_id": ann["participant_id"].to_numpy()})
     rows["group"] = rows["participant_id"].map(group_of)
     rows["detected"] = found
     tables = []

@@ -36,18 +36,24 @@ def hub_cache_path(filename: str = FAN4_FILE) -> Path:
 
 
 def locate_pretrained(configured: str | None) -> Path:
-    """The 2DFAN-4 file: the configured path if given, else face-alignment's cache.
+    """The 2DFAN-4 file: the configured path if given (only that file: an explicit path never
+    falls back to a cache), else face-alignment's cache.
 
     Raises :class:`InputError` naming where the file is expected and where it comes from.
     """
-    candidates = [Path(configured)] if configured else []
-    candidates.append(hub_cache_path())
-    for path in candidates:
-        if path.is_file():
-            return path
+    path = Path(configured) if configured else hub_cache_path()
+    if path.is_file():
+        return path
+    cached = hub_cache_path()
+    hint = (
+        f" (face-alignment's cache has {cached}, which is not used for an explicit path: set "
+        "fan.pretrained.path to it, or to null)"
+        if configured and cached.is_file()
+        else ""
+    )
     raise InputError(
-        candidates[0],
-        f"pre-trained FAN weights not found (looked at {', '.join(map(str, candidates))}). "
+        path,
+        f"pre-trained FAN weights not found{hint}. "
         f"They are face-alignment's 2DFAN-4, downloaded from {FAN4_URL}; fetch that file on a machine "
         "with network access and set fan.pretrained.path to it, or enable fan.pretrained.download.",
     )

@@ -7,7 +7,7 @@ Torch-free, so the rules that only move frames and tables do not load the CNN st
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import cv2
@@ -33,14 +33,16 @@ def extract_annotated_frames(bags: Mapping[str, str], annotations: pd.DataFrame,
             wanted = set(annotations.loc[annotations["recording_id"] == rid, "frame"].astype(int))
             if not wanted:
                 continue
+            written = set()
             for position, frame in enumerate(open_bag(bag).frames("color"), start=1):
                 if position in wanted:
                     bgr = cv2.cvtColor(frame.data, cv2.COLOR_RGB2BGR)
                     cv2.imwrite(str(tmp / frame_image_name(rid, position)), bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+                    written.add(position)
                     count += 1
-            missing = wanted - {int(p.name.rsplit("_", 1)[1][:-4]) for p in tmp.glob(f"{rid}.avi_*.jpg")}
+            missing = wanted - written
             if missing:
-                raise ValueError(f"{bag}: annotated frames {sorted(missing)[:5]} not in the recording")
+                raise InputError(bag, f"annotated frames {sorted(missing)[:5]} not in the recording")
     return count
 
 
@@ -65,16 +67,45 @@ def copy_annotated_frames(
     return count
 
 
-def split_participants(participants: pd.DataFrame, per_group: int, seed: int) -> pd.DataFrame:
-    """Seeded choice of ``per_group`` training participants per group; the rest test the model."""
+def split_problems(groups: Mapping[str, str], annotated: Collection[str], per_group: int) -> list[str]:
+    """Why the fine-tuning split cannot be made, one sentence per group (empty when it can).
+
+    ``groups`` maps every participant id to its group; ``annotated`` holds the participants with
+    annotated frames. Each group needs ``per_group`` of them to train and at least one to test.
+    """
+    counts: dict[str, int] = dict.fromkeys(sorted(set(groups.values())), 0)
+    for pid in set(annotated):
+        if pid in groups:
+            counts[groups[pid]] += 1
+    return [
+        f"group {group} has {n} participants with annotated frames: fan.train_participants_per_group "
+        f"is {per_group}, which needs at least {per_group + 1} ({per_group} to train, 1 to test)"
+        for group, n in counts.items()
+        if n <= per_group
+    ]
+
+
+def split_participants(
+    participants: pd.DataFrame, per_group: int, seed: int, annotated: Collection[str] | None = None
+) -> pd.DataFrame:
+    """Seeded choice of ``per_group`` training participants per group; the rest test the model.
+
+    Only participants in ``annotated`` (those with annotated frames; default: all) take part:
+    one without annotations could neither train nor test the model.
+    """
+    if annotated is not None:
+        participants = participants[participants["participant_id"].isin(set(annotated))]
+    problems = split_problems(
+        dict(zip(participants["participant_id"], participants["group"], strict=True)),
+        participants["participant_id"],
+        per_group,
+    )
+    if problems:
+        raise ValueError("; ".join(problems))
     rng = np.random.default_rng(seed)
     rows = []
     for group, part in participants.sort_values("participant_id").groupby("group", sort=True):
         ids = part["participant_id"].to_numpy()
-        if len(ids) <= per_group:
-            raise ValueError(
-                f"group {group} has {len(ids)} participants: cannot train on {per_group} and test on the rest"
-            )
         train_ids = set(rng.choice(ids, size=per_group, replace=False))
         rows += [(pid, group, "train" if pid in train_ids else "test") for pid in ids]
     return pd.DataFrame(rows, columns=["participant_id", "group", "set"])

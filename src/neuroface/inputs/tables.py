@@ -43,8 +43,14 @@ NEUROFACE_N_FRAMES = "Number of Frames"
 #: Annotation files: a frame column, then x1,y1,...,x68,y68.
 ANNOTATION_FIELDS = 1 + 2 * N_LANDMARKS
 
-#: Recording ids become file-name wildcards.
+#: Recording and participant ids become file names and wildcards: letters, digits, ``_``, ``.``
+#: and ``-``, not starting with ``.`` or ``-``. They are opaque: no stage reads meaning into them.
 RECORDING_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+#: Cells pandas reads back as missing or boolean, whatever the column (its default NA and
+#: boolean words): an id spelled like this would not survive a table between two stages.
+_NOT_STRINGS = frozenset({"na", "nan", "null", "none", "n/a", "true", "false"})
+#: Suffixes the workflow appends to a recording id in its own file names.
+_RESERVED_SUFFIXES = (".smoothed",)
 VIDEO_SUFFIX = re.compile(r"\.(avi|mp4)$", re.IGNORECASE)
 COLOR_SUFFIX = "_color"
 
@@ -227,13 +233,34 @@ def _parse_age(text: str) -> float:
     return age
 
 
-def _parse_recording_id(text: str) -> str:
-    """An id usable as a file-name wildcard."""
+def _parse_id(text: str) -> str:
+    """An opaque id usable as a file name and wildcard that survives every table it passes.
+
+    Refused: characters other than letters, digits, ``_``, ``.`` and ``-`` (or a leading ``.``
+    or ``-``); ids pandas would read back as a number, a boolean or missing (``001``, ``1e3``,
+    ``NA``, ``true``); ids ending in a suffix the workflow appends (``.smoothed``).
+    """
     if not RECORDING_ID.fullmatch(_text(text)):
         raise ValueError(
             f"{text!r} is not a valid id: use letters, digits, '_', '.' and '-' only, not starting with '.' or '-'"
         )
+    if text.lower() in _NOT_STRINGS or _looks_numeric(text):
+        raise ValueError(
+            f"{text!r} is not a valid id: the tables between the workflow's stages would read it back as a "
+            "number, a boolean or a missing value; give it a letter prefix (e.g. 'P' + id)"
+        )
+    if text.endswith(_RESERVED_SUFFIXES):
+        raise ValueError(f"{text!r} is not a valid id: the workflow appends {_RESERVED_SUFFIXES[0]!r} to ids itself")
     return text
+
+
+def _looks_numeric(text: str) -> bool:
+    """Whether pandas' CSV reader would parse ``text`` as a number (``001``, ``1.5``, ``1e3``, ``inf``)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_bag(text: str, base: Path, check_file: bool) -> str:
@@ -259,8 +286,11 @@ def _reject_duplicates(table: pd.DataFrame, columns: list[str], path: Path, desc
 def _recording_for_name(name: str, known: Collection[str]) -> str | None:
     """The recording a NeuroFace video name refers to, or None.
 
-    A trailing ``.avi``/``.mp4`` is dropped; if the rest is not a recording id, so is ``_color``.
+    The name itself if it is a recording id; else without a trailing ``.avi``/``.mp4``, then also
+    without ``_color``. Ids are matched whole, never split (``rec.v2.avi`` -> ``rec.v2``).
     """
+    if name in known:
+        return name
     stem = VIDEO_SUFFIX.sub("", name)
     if stem not in known and stem.endswith(COLOR_SUFFIX):
         stem = stem[: -len(COLOR_SUFFIX)]
@@ -281,7 +311,7 @@ def read_participants(path: PathLike) -> pd.DataFrame:
     if "line" in table.columns:
         raise InputError(path, "column name 'line' is reserved", 1)
     out = table.copy()
-    out["participant_id"] = _column(table, "participant_id", _text, path)
+    out["participant_id"] = _column(table, "participant_id", _parse_id, path)
     _reject_duplicates(out, ["participant_id"], path, lambda key: f"participant_id {key[0]!r}")
     out["group"] = _column(table, "group", _one_of(GROUPS), path)
     out["sex"] = _column(table, "sex", _one_of(SEXES), path)
@@ -302,7 +332,7 @@ def read_recordings(path: PathLike, participants: pd.DataFrame, check_files: boo
     table = _table(_read_rows(path, "\t"), RECORDING_COLUMNS, path)
     known = set(participants["participant_id"])
     out = pd.DataFrame(index=table.index)
-    out["recording_id"] = _column(table, "recording_id", _parse_recording_id, path)
+    out["recording_id"] = _column(table, "recording_id", _parse_id, path)
     _reject_duplicates(out, ["recording_id"], path, lambda key: f"recording_id {key[0]!r}")
     out["participant_id"] = _column(table, "participant_id", _member(known, "in the participants table"), path)
     out["task"] = _column(table, "task", _one_of(TASKS), path)
@@ -523,8 +553,13 @@ def read_annotation_dir(directory: PathLike, recordings: pd.DataFrame) -> pd.Dat
     """Read ``<directory>/<recording_id>[_color].txt`` for every recording that has one.
 
     Hidden files are ignored; any other ``*.txt`` must belong to a known recording.
-    Returns the concatenation of :func:`read_annotations` frames, by recording id.
+    Returns the concatenation of :func:`read_annotations` frames, by recording id, with the
+    recording's ``participant_id`` (from the recordings table, never from the id) after
+    ``recording_id``.
     """
     files = _annotation_files(Path(directory), set(recordings["recording_id"]))
     parts = [read_annotations(files[recording], recording) for recording in sorted(files)]
-    return pd.concat(parts, ignore_index=True)
+    ann = pd.concat(parts, ignore_index=True)
+    owner = dict(zip(recordings["recording_id"], recordings["participant_id"], strict=True))
+    ann.insert(1, "participant_id", ann["recording_id"].map(owner))
+    return ann

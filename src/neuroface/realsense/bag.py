@@ -136,6 +136,12 @@ def _bad(path: Path, problem: str) -> InputError:
     return InputError(path, f"not a readable RealSense recording: {problem}")
 
 
+def _describe(exc: BaseException) -> str:
+    """An exception from inside a reader as one line: its type and first line of message."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+
+
 class RosbagsReader:
     """Pure-Python reader on the ``rosbags`` package; returns every recorded image message."""
 
@@ -147,8 +153,12 @@ class RosbagsReader:
         try:
             with Reader(self.path) as reader:
                 self.recording = self._read_recording(reader)
+        except InputError:
+            raise
         except (ReaderError, RuntimeError, struct.error, SerdeError) as exc:
             raise _bad(self.path, str(exc)) from exc
+        except Exception as exc:  # whatever else the reader meets in a damaged file, named
+            raise _bad(self.path, _describe(exc)) from exc
 
     def _static(self, reader: Reader, topic: str) -> object | None:
         conns = [c for c in reader.connections if c.topic == topic]
@@ -250,8 +260,10 @@ class RosbagsReader:
                     pending = Frame(image.seq, image.timestamp_ms, image.data.view(dtype).reshape(shape).copy())
                 if pending is not None:
                     yield Frame(pending.frame_number, pending.timestamp_ms, pending.data, domain)
-        except (ReaderError, RuntimeError, struct.error, SerdeError) as exc:  # lz4 raises RuntimeError
-            raise _bad(self.path, f"{type(exc).__name__}: {exc}") from exc
+        except InputError:
+            raise
+        except Exception as exc:  # lz4 raises RuntimeError; damaged files anything else
+            raise _bad(self.path, _describe(exc)) from exc
 
 
 class PyRealSenseReader:
@@ -267,8 +279,8 @@ class PyRealSenseReader:
             raise InputError(self.path, "file not found")
         try:
             device = rs.context().load_device(str(self.path))
-        except RuntimeError as exc:
-            raise _bad(self.path, str(exc)) from exc
+        except Exception as exc:  # librealsense raises RuntimeError; anything else, named too
+            raise _bad(self.path, _describe(exc)) from exc
         profiles: dict[str, StreamProfile] = {}
         scale = math.nan
         for sensor_index, sensor in enumerate(device.query_sensors()):
