@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=None, help="default: 64 on CUDA, 4 on the CPU")
     parser.add_argument("--train-images", type=int, default=None, help="default: 256 on CUDA, 4 on the CPU")
     parser.add_argument("--peak-tflops", type=float, default=None, help="the GPU's dense fp16/bf16 peak")
+    parser.add_argument("--fa-compile", action="store_true", help="let face-alignment torch.compile its model")
     args = parser.parse_args()
     cuda = args.device == "cuda"
     frames_n = args.frames or (512 if cuda else 4)
@@ -91,7 +92,11 @@ def main() -> None:
         cache.mkdir(parents=True)
         torch.save(model.state_dict(), cache / FAN4_FILE)
         fa = face_alignment.FaceAlignment(
-            face_alignment.LandmarksType.TWO_D, device=args.device, flip_input=False, face_detector="folder"
+            face_alignment.LandmarksType.TWO_D,
+            device=args.device,
+            flip_input=False,
+            face_detector="folder",
+            compile=args.fa_compile,
         )
     fa_n = min(frames_n, 128 if cuda else frames_n)
     fa.get_landmarks_from_image(images[0], detected_faces=[boxes[0]])
