@@ -1,7 +1,7 @@
 """The execution profiles. ``profiles/slurm`` and ``profiles/local`` plan the tiny config, the local
 profile runs GPU jobs one at a time, and (root only) a one-node SLURM cluster on localhost runs part of
-the tiny config through ``profiles/slurm``: every non-local job is a SLURM job, the GPU rules ask SLURM
-for a GPU, and the results equal a local run's."""
+the tiny config through ``profiles/slurm``: every non-local job is a SLURM job, FAN rules ask SLURM
+for a GPU only when fan.device says they will use one, and the results equal a local run's."""
 
 from __future__ import annotations
 
@@ -67,10 +67,29 @@ def test_slurm_profile_plans_the_tiny_config_with_resources_for_every_job(tmp_pa
     assert set(settings["set-resources"]) <= rules, "set-resources names a rule the workflow does not have"
     for job in jobs:
         assert {"mem_mb", "runtime"} <= job.resources.keys(), job
-        if job.rule in CNN_RULES:
-            assert job.resources.get("gpu") == "1", job
+        # the tiny config runs FAN on the CPU (fan.device: cpu): no job holds a GPU
+        assert job.resources.get("gpu", "0") == "0", job
         wanted = {**settings["default-resources"], **settings["set-resources"].get(job.rule, {})}
         assert int(job.resources["mem_mb"]) == wanted["mem_mb"] and int(job.resources["runtime"]) == wanted["runtime"]
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_slurm_profile_requests_gpus_only_for_fan_rules_on_cuda(tmp_path, device):
+    # fan.device decides at DAG build whether the FAN rules ask SLURM for a GPU: a CPU-only config
+    # requests none (no idle GPU held), a CUDA config one per FAN job and none for the other jobs
+    pytest.importorskip("snakemake_executor_plugin_slurm", reason="needs the test extra's SLURM executor plugin")
+    workdir = new_workdir(tmp_path)
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["fan"]["device"] = device
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    log = snakemake(
+        workdir, "--profile", str(PROFILES / "slurm"), "-n", log_name="dry-run.log", cores=None, timeout=300
+    )
+    jobs = [j for j in logged_jobs(log) if not j.local]
+    assert CNN_RULES <= {j.rule for j in jobs}
+    for job in jobs:
+        wanted = "1" if device == "cuda" and job.rule in CNN_RULES else "0"
+        assert job.resources.get("gpu", "0") == wanted, job
 
 
 def test_local_profile_plans_the_tiny_config(tmp_path):
@@ -342,9 +361,10 @@ def test_slurm_profile_runs_every_job_on_the_cluster_as_a_local_run_would(cluste
         ran = [(j.rule, j.wildcards) for j in logged_jobs(inside)]
         assert ran and set(ran) == {(job.rule, job.wildcards)}, (job, ran)
         assert re.search(rf"^Finished jobid: \d+ \(Rule: {job.rule}\)$", inside, re.MULTILINE), inside[-2000:]
-        # jobs that declare a GPU (all of CNN_RULES) asked SLURM for one (sbatch --gpus) and got it; others neither
+        # the tiny config runs FAN on the CPU, so no job declares a GPU, asks SLURM for one or gets one
+        # (test_slurm_profile_requests_gpus_only_for_fan_rules_on_cuda plans a CUDA config)
         gpu = job.resources.get("gpu") == "1"
-        assert gpu or job.rule not in CNN_RULES, job
+        assert not gpu, job
         gpu_request = "gres:gpu:1" in record.get("TresPerJob", "") + record.get("TresPerNode", "")
         gpu_allocated = record.get("JOB_GRES", "").startswith("gpu:1")
         assert gpu_request == gpu and gpu_allocated == gpu, (job.rule, record)

@@ -41,7 +41,7 @@ def test_dry_run_plans_the_default_dag(workdir):
         ("finetune_fan", 1),  # from the shipped demo pre-trained weights: no pretrain_fan
         ("table_iii", 1),
         ("fig2", 1),
-        ("track_landmarks", 204),  # 102 classification recordings x 2 models
+        ("track_landmarks", 102),  # 102 classification recordings, both models per job
         ("reconstruct_3d", 102),  # both models per recording
         ("tracking_accuracy", 1),
         ("features", 3),  # pretrained, finetuned, truth

@@ -6,9 +6,17 @@ tracker (detector + tracking) on the recording. Prints frames per second, their 
 largest landmark difference, the reader's decode rate per backend and the tracker's peak memory.
 
     python tools/benchmark_tracking.py BAG [--weights FILE] [--frames N] [--device cpu|cuda] [--batch B]
+        [--truth NPZ --fit-steps K] [--candidates]
 
 Without ``--weights`` a FAN-4 (2DFAN-4 architecture) with seeded random weights is used: the
-computation, and so the speed and the agreement, do not depend on the weights' values.
+computation, and so the speed, do not depend on the weights' values, but random weights give flat
+heatmaps whose argmax means nothing. ``--truth`` (the synthetic recording's ``truth/*.npz``) with
+``--fit-steps`` fits the last stack's 1x1 heads to the frames' true landmarks first
+(``_fan_candidates.fit_last_head``), so the heatmaps are peaked as a trained FAN's and the
+accuracy of the reduced-precision candidates means something. ``--candidates`` times the CPU
+inference candidates on the same crops, side by side: per image vs batched, channels-last,
+bf16 autocast, ``torch.compile`` and ONNX Runtime (when installed), with their frames/s, ratio
+to face-alignment and largest landmark difference from our fp32 path.
 """
 
 from __future__ import annotations
@@ -23,6 +31,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _fan_candidates as candidates  # noqa: E402
 
 from neuroface.fan import heatmaps
 from neuroface.fan.detection import HaarDetector
@@ -41,6 +52,52 @@ def decode_rate(bag: str, backend: str) -> float:
     return n / (time.perf_counter() - start)
 
 
+def compare_candidates(model, crops: np.ndarray, boxes: np.ndarray, fa, fa_fps: float, args) -> None:
+    """The CPU inference candidates on the same crops, side by side, against our fp32 path."""
+    x = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div(255)
+    flags = open("/proc/cpuinfo").read() if Path("/proc/cpuinfo").is_file() else ""
+    bf16_isa = [f for f in ("avx512_bf16", "amx_bf16") if f in flags.split()]
+    print(f"CPU bf16 instructions: {bf16_isa or 'none (bf16 is emulated)'}; {torch.get_num_threads()} threads")
+    with torch.inference_mode():
+        fa_one = lambda t: fa.face_alignment_net(t)[-1].float()  # noqa: E731
+    runs = {
+        "face-alignment net, per image": (fa_one, 1),
+        "ours eager fp32, per image": (candidates.eager(model), 1),
+        f"ours eager fp32, batch {args.batch}": (candidates.eager(model), args.batch),
+        f"ours channels-last fp32, batch {args.batch}": (candidates.eager(model, True), args.batch),
+        f"ours channels-last bf16 autocast, batch {args.batch}": (
+            candidates.eager(model, True, torch.bfloat16),
+            args.batch,
+        ),
+    }
+    try:
+        runs[f"ours torch.compile channels-last fp32, batch {args.batch}"] = (candidates.compiled(model), args.batch)
+    except Exception as err:  # noqa: BLE001 - a missing compiler is a result, not a failure
+        print(f"torch.compile unavailable: {err}")
+    try:
+        runs[f"ONNX Runtime fp32, batch {args.batch}"] = (
+            candidates.onnxruntime_session(model, torch.get_num_threads()),
+            args.batch,
+        )
+    except Exception as err:  # noqa: BLE001
+        print(f"ONNX Runtime unavailable: {type(err).__name__}: {err}")
+    reference = candidates.throughput(candidates.eager(model), x, args.batch)[1]  # our fp32 path
+    ref_pts = candidates.landmarks(reference, boxes)
+    print(f"{'candidate':58s} {'frames/s':>9s} {'vs FA':>7s} {'max |dlandmark| px':>19s} {'max |dheatmap|':>15s}")
+    for name, (forward, batch) in runs.items():
+        try:
+            fps, hm = candidates.throughput(forward, x, batch)
+        except Exception as err:  # noqa: BLE001
+            print(f"{name:58s} failed: {type(err).__name__}: {err}")
+            continue
+        pts = candidates.landmarks(hm, boxes)
+        print(
+            f"{name:58s} {fps:9.2f} {fps / fa_fps:6.2f}x {np.abs(pts - ref_pts).max():19.3f} "
+            f"{np.abs(hm - reference).max():15.2e}"
+        )
+    print(f"(vs FA: against get_landmarks_from_image at {fa_fps:.2f} frames/s; differences against our eager fp32)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bag")
@@ -48,8 +105,13 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--batch", type=int, default=None, help="default: 64 on CUDA, 4 on the CPU")
+    parser.add_argument("--truth", help="the recording's truth .npz (synthetic cohort): fit the heads to it")
+    parser.add_argument("--fit-steps", type=int, default=0)
+    parser.add_argument("--candidates", action="store_true", help="time the CPU inference candidates")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     args.batch = args.batch or (64 if args.device == "cuda" else 4)
+    torch.set_num_threads(args.threads)
 
     torch.manual_seed(0)
     model = load_fan(args.weights) if args.weights else FAN(FANConfig()).eval()
@@ -57,6 +119,23 @@ def main() -> None:
     detector = HaarDetector()
     first = detector(frames[0])
     boxes = np.repeat(first[None], len(frames), 0)
+    if args.truth and args.fit_steps:
+        truth = np.load(args.truth)["landmarks_2d"][: len(frames)].astype(np.float64)
+        boxes = np.stack([landmark_box(p) for p in truth])
+        size, hm_size = model.config.input_size, model.config.heatmap_size
+        centers, scales = heatmaps.center_scale(boxes)
+        crops = np.stack([heatmaps.crop_face(f, c, s, size) for f, c, s in zip(frames, centers, scales, strict=True)])
+        x = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div(255)
+        targets = torch.from_numpy(
+            np.stack(
+                [
+                    heatmaps.target_heatmaps(heatmaps.to_crop(p, c, s, hm_size), hm_size)
+                    for p, c, s in zip(truth, centers, scales, strict=True)
+                ]
+            )
+        )
+        print(f"fitting the last stack's heads to {len(frames)} frames' true landmarks, {args.fit_steps} steps")
+        candidates.fit_last_head(model, x, targets, args.fit_steps)
     # one pass of ours to get a landmark box per frame, then both methods use the same boxes
     boxes = np.stack([landmark_box(p) for p in LandmarkPredictor(model, args.device).predict(frames, boxes)[0]])
 
@@ -119,6 +198,8 @@ def main() -> None:
     if not args.weights:
         print("  (random weights give flat heatmaps, whose argmax such float-rounding differences can move)")
     print(f"fp16/batched vs fp32 landmarks: max {np.abs(ours - exact).max():.3f} px")
+    if args.candidates:
+        compare_candidates(model, crops, boxes, fa, fa_fps, args)
     for backend in ("rosbags", "pyrealsense2"):
         print(f"decode rate, {backend}: {decode_rate(args.bag, backend):.0f} colour frames/s")
     print(f"peak memory (this process): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")

@@ -2,6 +2,12 @@
 # pre-trained on the synthetic generic corpus), fine-tuning of the last stack with Adaptive
 # Wing loss, and the landmark accuracy of both models (Fig. 2, Table III).
 
+from neuroface.fan.predict import scheduler_gpus
+
+# GPUs each FAN rule (here and in tracking.smk) asks for: 1 with fan.device cuda, or auto where the
+# DAG is built on a machine with a GPU; 0 otherwise, so CPU jobs neither hold nor queue for a GPU.
+FAN_GPUS = scheduler_gpus(config["fan"]["device"])
+
 
 rule annotated_frames:
     """The manually annotated colour frames of one participant, as NeuroFace-style JPEGs."""
@@ -60,7 +66,7 @@ if PRETRAIN_FAN:
             "../../envs/cnn.yaml"
         threads: config["fan"]["threads"]
         resources:
-            gpu=1,
+            gpu=FAN_GPUS,
         params:
             fan=config["fan"],
         script:
@@ -92,7 +98,7 @@ rule finetune_fan:
         "../../envs/cnn.yaml"
     threads: config["fan"]["threads"]
     resources:
-        gpu=1,
+        gpu=FAN_GPUS,
     params:
         fan=config["fan"],
     script:
@@ -116,7 +122,7 @@ rule landmark_accuracy:
     conda:
         "../../envs/cnn.yaml"
     resources:
-        gpu=1,
+        gpu=FAN_GPUS,
     params:
         canthi=config["accuracy"]["canthi"],
         device=config["fan"]["device"],

@@ -3,28 +3,33 @@
 
 
 rule track_landmarks:
-    """FAN landmarks in every colour frame of one recording (detect, then track), and their
-    5-point median filter."""
+    """FAN landmarks in every colour frame of one recording with each model (one pass over the
+    bag: detect, then track), and their 5-point median filter."""
     input:
         bag=recording_bag,
-        weights=model_weights,
+        pretrained=PRETRAINED_WEIGHTS,
+        finetuned="results/fan/finetuned.pth",
         # not read: the inputs checked against the bags first, so no tracking job starts
         # before a bad segmentation or annotation row has stopped the run
         validated="results/inputs/segmentation.tsv",
     output:
-        raw="results/tracks/{model}/{recording}.parquet",
-        smoothed="results/tracks/{model}/{recording}.smoothed.parquet",
+        raw=expand("results/tracks/{model}/{{recording}}.parquet", model=MODELS),
+        smoothed=expand(
+            "results/tracks/{model}/{{recording}}.smoothed.parquet", model=MODELS
+        ),
     log:
-        "logs/tracks/{model}/{recording}.log",
+        "logs/tracks/{recording}.log",
     benchmark:
-        "benchmarks/tracks/{model}/{recording}.tsv"
+        "benchmarks/tracks/{recording}.tsv"
     conda:
         "../../envs/cnn.yaml"
     resources:
-        gpu=1,
+        gpu=FAN_GPUS,
     params:
+        models=MODELS,
         tracking=config["tracking"],
         device=config["fan"]["device"],
+        mixed_precision=config["fan"]["mixed_precision"],
         flip=config["fan"]["flip"],
         decoder=config["fan"]["decoder"],
         backend=config["realsense"]["backend"],

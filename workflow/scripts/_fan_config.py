@@ -1,9 +1,12 @@
 """Training settings from the workflow config (shared by the FAN rule scripts)."""
 
+from neuroface.fan.predict import resolve_device
 from neuroface.fan.train import TrainingConfig
 
 
 def training_config(fan: dict, stage: str, loss: str, last_stack_only: bool) -> TrainingConfig:
+    """``fan.<stage>`` plus the shared seed, threads, device (``auto`` resolved here, on the node
+    that runs the job) and DataLoader workers."""
     section = fan[stage]
     return TrainingConfig(
         epochs=section["epochs"],
@@ -14,4 +17,7 @@ def training_config(fan: dict, stage: str, loss: str, last_stack_only: bool) -> 
         last_stack_only=last_stack_only,
         seed=fan["seed"],
         threads=fan["threads"],
+        device=resolve_device(fan["device"]),
+        workers=fan["workers"],
+        mixed_precision=fan["mixed_precision"],
     )

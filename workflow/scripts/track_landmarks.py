@@ -1,4 +1,4 @@
-"""Rule track_landmarks."""
+"""Rule track_landmarks: every model over one pass of a recording's colour frames."""
 
 import time
 
@@ -6,39 +6,51 @@ import _bootstrap  # noqa: F401
 import torch
 
 from neuroface.fan.detection import HaarDetector
-from neuroface.fan.predict import LandmarkPredictor, resolve_device
+from neuroface.fan.predict import LandmarkPredictor, inference_dtype, resolve_device
 from neuroface.fan.weights import load_fan
 from neuroface.io import setup_logging, write_table
 from neuroface.realsense.bag import open_bag
-from neuroface.tracking.tracker import Tracker, TrackerSettings
+from neuroface.tracking.tracker import Tracker, TrackerSettings, track_together
 from neuroface.tracks import median_smooth
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
 cfg = snakemake.params.tracking
+models = snakemake.params.models
 torch.set_num_threads(snakemake.threads)  # one job per core: no oversubscription when jobs run side by side
 device = resolve_device(snakemake.params.device)
-predictor = LandmarkPredictor(
-    load_fan(snakemake.input.weights),
-    device=device,
-    flip=snakemake.params.flip,
-    decoder=snakemake.params.decoder,
-    batch_size=cfg["batch_size"],
-    dtype=torch.float16 if device == "cuda" else None,
-    channels_last=device == "cuda",
-)
-tracker = Tracker(
-    predictor, HaarDetector(), TrackerSettings(cfg["batch_size"], cfg["min_confidence"], cfg["max_jump"], cfg["margin"])
-)
+settings = TrackerSettings(cfg["batch_size"], cfg["min_confidence"], cfg["max_jump"], cfg["margin"])
+trackers = {
+    model: Tracker(
+        LandmarkPredictor(
+            load_fan(snakemake.input[model]),
+            device=device,
+            flip=snakemake.params.flip,
+            decoder=snakemake.params.decoder,
+            batch_size=cfg["batch_size"],
+            dtype=inference_dtype(device, snakemake.params.mixed_precision),
+            channels_last=device == "cuda",
+        ),
+        HaarDetector(),
+        settings,
+    )
+    for model in models
+}
 start = time.perf_counter()
-track = tracker.track(open_bag(snakemake.input.bag, snakemake.params.backend).frames("color"))
+tracks = track_together(trackers, open_bag(snakemake.input.bag, snakemake.params.backend).frames("color"))
 elapsed = time.perf_counter() - start
+for model, track, raw, smoothed in zip(
+    models, tracks.values(), snakemake.output.raw, snakemake.output.smoothed, strict=True
+):
+    log.info("%s: %d frames, %s", model, len(track), track["status"].value_counts().to_dict())
+    write_table(track, raw)
+    write_table(median_smooth(track, cfg["median_window"]), smoothed)
+n = len(next(iter(tracks.values())))
 log.info(
-    "%d frames in %.1f s (%.1f frames/s): %s",
-    len(track),
+    "%d frames x %d models in %.1f s on %s (%.1f frames/s per model)",
+    n,
+    len(models),
     elapsed,
-    len(track) / elapsed,
-    track["status"].value_counts().to_dict(),
+    device,
+    n * len(models) / elapsed,
 )
-write_table(track, snakemake.output.raw)
-write_table(median_smooth(track, cfg["median_window"]), snakemake.output.smoothed)

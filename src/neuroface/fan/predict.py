@@ -19,6 +19,22 @@ def resolve_device(name: str) -> str:
     return name
 
 
+def scheduler_gpus(device: str) -> int:
+    """GPUs a FAN rule asks the scheduler for (``resources: gpu=``), decided when the DAG is built:
+    1 for ``cuda``; for ``auto``, 1 only when a GPU is visible to the process building the DAG
+    (a workstation with a GPU; not a SLURM login node, where ``cuda`` must be set explicitly);
+    0 for ``cpu``. Jobs that will run on the CPU thus never hold a GPU nor queue behind one."""
+    return int(resolve_device(device) == "cuda")
+
+
+def inference_dtype(device: str, mixed_precision: bool = True) -> torch.dtype | None:
+    """Autocast dtype for inference on ``device``: on CUDA bf16 where supported, else fp16; ``None``
+    (fp32) on the CPU or when ``mixed_precision`` is off."""
+    if not mixed_precision or torch.device(device).type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
 class LandmarkPredictor:
     """``predict(images, boxes)`` -> landmarks ``(N, 68, 2)`` image px and confidences ``(N, 68)``.
 

@@ -1,11 +1,19 @@
 """Training FAN on annotated face images: pre-training (all stacks, heatmap MSE, intermediate
 supervision) and fine-tuning (last stack only, Adaptive Wing loss), with FAN's optimiser and
 augmentation. Seeded: on the CPU the same inputs and seed give the same weights.
+
+Batches come from a :class:`torch.utils.data.DataLoader` (``workers`` processes decode and augment
+images; pinned memory on CUDA). The augmentation parameters are drawn in the main process, in the
+order of the epoch's permutation, and travel with the sample index, so the batches (and hence the
+weights) do not depend on the number of workers. On CUDA the forward pass runs under autocast
+(bf16 where the GPU supports it, else fp16 with a :class:`torch.amp.GradScaler`); the master
+weights, optimiser and loss stay fp32, and the trained model is returned on the CPU.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -109,6 +117,9 @@ class TrainingConfig:
     augmentation: Augmentation = field(default_factory=Augmentation)
     seed: int = 0
     threads: int = 2
+    device: str = "cpu"  # "cpu" or "cuda" (resolve "auto" with predict.resolve_device first)
+    workers: int = 0  # DataLoader worker processes (0: load in the main process)
+    mixed_precision: bool = True  # autocast on CUDA (bf16 if supported, else fp16 + GradScaler)
 
 
 def freeze_all_but_last_stack(model: FAN) -> list[str]:
@@ -133,45 +144,104 @@ def _set_train_mode(model: FAN, last_stack_only: bool) -> None:
         model.bn1.eval()
 
 
+class _Examples(torch.utils.data.Dataset):
+    """Training pairs addressed by ``(sample index, augmentation parameters)``: the parameters are
+    drawn in the main process, so workers only load and transform (no random state of their own)."""
+
+    def __init__(self, samples: Sequence[Sample], boxes: Sequence[np.ndarray], input_size: int, heatmap_size: int):
+        self.samples, self.boxes = samples, boxes
+        self.input_size, self.heatmap_size = input_size, heatmap_size
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, item: tuple[int, dict[str, object]]) -> tuple[torch.Tensor, torch.Tensor]:
+        i, params = item
+        s = self.samples[i]
+        x, y = make_example(s.load(), s.points, self.boxes[i], self.input_size, self.heatmap_size, params)
+        return torch.from_numpy(x), torch.from_numpy(y)
+
+
+def _batch_plan(n: int, cfg: TrainingConfig, epoch: int) -> list[list[tuple[int, dict[str, object]]]]:
+    """One epoch's batches of ``(index, augmentation)``: a seeded permutation, then one augmentation
+    draw per sample in that order (the same draws whatever the batch size or workers)."""
+    rng = np.random.default_rng([cfg.seed, epoch])
+    order = rng.permutation(n)
+    items = [(int(i), cfg.augmentation.sample(rng)) for i in order]
+    return [items[first : first + cfg.batch_size] for first in range(0, n, cfg.batch_size)]
+
+
+def configure_determinism(device: torch.device) -> None:
+    """Deterministic kernels. On the CPU every op FAN uses has one, so runs are bit-reproducible.
+    On CUDA cuBLAS needs ``CUBLAS_WORKSPACE_CONFIG`` (set here unless already set, before the
+    first cuBLAS call) and cuDNN's autotuner is off; ops without a deterministic CUDA kernel warn
+    instead of failing (``warn_only``), so CUDA runs are reproducible on one GPU model and
+    driver up to such ops, and never bit-equal to CPU runs."""
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch.use_deterministic_algorithms(True)
+
+
+def autocast_dtype(device: torch.device, enabled: bool = True) -> torch.dtype | None:
+    """The autocast dtype for training on ``device``: bf16 on CUDA GPUs that support it, else
+    fp16; ``None`` (fp32) on the CPU or when disabled."""
+    if not enabled or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
 def train(model: FAN, samples: Sequence[Sample], cfg: TrainingConfig, progress: bool = True) -> list[dict[str, float]]:
-    """Train in place; returns per-epoch ``{"epoch", "loss", "lr"}`` (throughput goes to the log
-    only, so the same config gives the same history)."""
+    """Train in place on ``cfg.device``; returns per-epoch ``{"epoch", "loss", "lr"}``
+    (throughput goes to the log only, so the same config gives the same history). The model is
+    left in eval mode on the CPU."""
+    device = torch.device(cfg.device)
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    torch.use_deterministic_algorithms(True)
+    configure_determinism(device)
     if cfg.last_stack_only:
         freeze_all_but_last_stack(model)
+    model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.RMSprop(params, lr=cfg.learning_rate)
+    amp = autocast_dtype(device, cfg.mixed_precision)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp == torch.float16)
     size, hm = model.config.input_size, model.config.heatmap_size
-    boxes = [landmark_box(s.points) for s in samples]
+    dataset = _Examples(samples, [landmark_box(s.points) for s in samples], size, hm)
     history = []
+    log.info("training on %s (autocast %s, %d loader workers)", device, amp or "off", cfg.workers)
     for epoch in range(cfg.epochs):
         if epoch in cfg.lr_steps:
             for group in optimiser.param_groups:
                 group["lr"] = cfg.lr_steps[epoch]
-        rng = np.random.default_rng([cfg.seed, epoch])
-        order = rng.permutation(len(samples))
+        loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_sampler=_batch_plan(len(samples), cfg, epoch),
+            num_workers=cfg.workers,
+            pin_memory=device.type == "cuda",
+        )
         _set_train_mode(model, cfg.last_stack_only)
         total, count, start = 0.0, 0, time.perf_counter()
-        batches = range(0, len(order), cfg.batch_size)
-        for first in tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, mininterval=10):
-            pairs = [
-                make_example(samples[i].load(), samples[i].points, boxes[i], size, hm, cfg.augmentation.sample(rng))
-                for i in order[first : first + cfg.batch_size]
-            ]
-            x = torch.from_numpy(np.stack([p[0] for p in pairs]))
-            y = torch.from_numpy(np.stack([p[1] for p in pairs]))
-            outputs = model(x)
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, mininterval=10)
+        for x, y in bar:
+            x = x.to(device, non_blocking=True)
+            y = y.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+                outputs = model(x)
+            outputs = [out.float() for out in outputs]
             if cfg.loss == "awing":
                 loss = weighted_adaptive_wing(outputs[-1], y)
             else:
                 loss = sum(F.mse_loss(out, y) for out in outputs) / len(outputs)
             optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += float(loss.detach()) * len(pairs)
-            count += len(pairs)
+            scaler.scale(loss).backward()
+            scaler.step(optimiser)
+            scaler.update()
+            total += float(loss.detach()) * len(x)
+            count += len(x)
         elapsed = time.perf_counter() - start
         row = {
             "epoch": epoch + 1,
@@ -180,5 +250,5 @@ def train(model: FAN, samples: Sequence[Sample], cfg: TrainingConfig, progress: 
         }
         history.append(row)
         log.info("epoch %d: loss %.5f, %.1f images/s", row["epoch"], row["loss"], count / elapsed)
-    model.eval()
+    model.to("cpu").eval()
     return history

@@ -5,13 +5,14 @@ last well-tracked landmarks before the chunk (faces move little within a chunk a
 so FAN runs batched. A frame whose mean heatmap confidence falls below ``min_confidence`` or
 whose landmarks jump by more than ``max_jump`` face sizes is re-detected on its own; a frame
 still failing is ``lost``. Streams the recording: never more than one chunk in memory.
+:func:`track_together` runs several trackers (one per model) over one pass of the recording.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -95,32 +96,57 @@ class Tracker:
     def track(self, frames: Iterable[Frame]) -> pd.DataFrame:
         """One row per frame: position (1-based), frame_number, timestamp_ms, status,
         x0..x67 / y0..y67 (colour pixels, NaN when lost) and c0..c67 (confidence)."""
-        rows: list[tuple] = []
+        return track_together({"": self}, frames)[""]
+
+    def _step(self, chunk: list[Frame], state: _State) -> None:
+        """Track one chunk of frames, appending its rows to ``state``."""
         nan = np.full((lm.N_LANDMARKS,), np.nan)
-        last: np.ndarray | None = None
-        position = 0
-        for chunk in self._chunks(frames):
-            batch: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-            if last is not None:  # the whole chunk cropped from the last tracked landmarks
-                batch = self._predict_from(last, chunk, 0)
-            results: list[tuple[str, np.ndarray, np.ndarray]] = []
-            for k, frame in enumerate(chunk):
-                result = None
-                if last is not None and k in batch and self._ok(*batch[k], last):
-                    result = (TRACKED, *batch[k])
-                if result is None:
-                    found = self._detect(frame.data)
-                    if found is not None:
-                        result = (DETECTED, *found)
-                        batch = self._predict_from(found[0], chunk, k + 1)  # the rest follows the detection
-                if result is None:
-                    results.append((LOST, np.stack([nan, nan], -1), nan))
-                    last = None  # the next frame starts again from the detector
-                else:
-                    results.append(result)
-                    last = result[1]
-            for frame, (status, pts, conf) in zip(chunk, results, strict=True):
-                position += 1
-                rows.append((position, frame.frame_number, frame.timestamp_ms, status, *pts[:, 0], *pts[:, 1], *conf))
-        columns = ["position", "frame_number", "timestamp_ms", "status", *X_COLUMNS, *Y_COLUMNS, *C_COLUMNS]
-        return pd.DataFrame(rows, columns=columns)
+        batch: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        if state.last is not None:  # the whole chunk cropped from the last tracked landmarks
+            batch = self._predict_from(state.last, chunk, 0)
+        results: list[tuple[str, np.ndarray, np.ndarray]] = []
+        for k, frame in enumerate(chunk):
+            result = None
+            if state.last is not None and k in batch and self._ok(*batch[k], state.last):
+                result = (TRACKED, *batch[k])
+            if result is None:
+                found = self._detect(frame.data)
+                if found is not None:
+                    result = (DETECTED, *found)
+                    batch = self._predict_from(found[0], chunk, k + 1)  # the rest follows the detection
+            if result is None:
+                results.append((LOST, np.stack([nan, nan], -1), nan))
+                state.last = None  # the next frame starts again from the detector
+            else:
+                results.append(result)
+                state.last = result[1]
+        for frame, (status, pts, conf) in zip(chunk, results, strict=True):
+            state.position += 1
+            state.rows.append(
+                (state.position, frame.frame_number, frame.timestamp_ms, status, *pts[:, 0], *pts[:, 1], *conf)
+            )
+
+
+@dataclass
+class _State:
+    """A tracker's progress through one recording: last tracked landmarks, rows so far."""
+
+    last: np.ndarray | None = None
+    position: int = 0
+    rows: list[tuple] = field(default_factory=list)
+
+
+def track_together(trackers: Mapping[str, Tracker], frames: Iterable[Frame]) -> dict[str, pd.DataFrame]:
+    """Several trackers (e.g. one per model) over one pass of a recording's frames: each chunk is
+    decoded once and handed to every tracker in turn, so the recording is read once and never more
+    than one chunk is in memory. Each tracker's table equals its own :meth:`Tracker.track`'s."""
+    sizes = {t.settings.batch_size for t in trackers.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"trackers tracked together need one batch size, got {sorted(sizes)}")
+    states = {name: _State() for name in trackers}
+    first = next(iter(trackers.values()))
+    for chunk in first._chunks(frames):
+        for name, tracker in trackers.items():
+            tracker._step(chunk, states[name])
+    columns = ["position", "frame_number", "timestamp_ms", "status", *X_COLUMNS, *Y_COLUMNS, *C_COLUMNS]
+    return {name: pd.DataFrame(state.rows, columns=columns) for name, state in states.items()}
