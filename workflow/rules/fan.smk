@@ -120,6 +120,7 @@ rule landmark_accuracy:
         device=config["fan"]["device"],
         flip=config["fan"]["flip"],
         decoder=config["fan"]["decoder"],
+        detector={k: config["tracking"][k] for k in ("detector", "sfd")},
     script:
         "../scripts/landmark_accuracy.py"
 

@@ -5,7 +5,7 @@ import time
 import _bootstrap  # noqa: F401
 import torch
 
-from neuroface.fan.detection import HaarDetector
+from neuroface.fan.detection import make_detector
 from neuroface.fan.predict import LandmarkPredictor, resolve_device
 from neuroface.fan.weights import load_fan
 from neuroface.io import setup_logging, write_table
@@ -28,7 +28,9 @@ predictor = LandmarkPredictor(
     channels_last=device == "cuda",
 )
 tracker = Tracker(
-    predictor, HaarDetector(), TrackerSettings(cfg["batch_size"], cfg["min_confidence"], cfg["max_jump"], cfg["margin"])
+    predictor,
+    make_detector(cfg, device),
+    TrackerSettings(cfg["batch_size"], cfg["min_confidence"], cfg["max_jump"], cfg["margin"]),
 )
 start = time.perf_counter()
 track = tracker.track(open_bag(snakemake.input.bag, snakemake.params.backend).frames("color"))
