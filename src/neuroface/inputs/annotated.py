@@ -65,6 +65,17 @@ def copy_annotated_frames(
     return count
 
 
+def merge_relabelled(annotations: pd.DataFrame, relabelled: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The annotations with corrected (relabelled) frames added; a frame in both takes the
+    corrected landmarks. Returns (merged, sorted by recording and frame; the original rows that
+    were replaced)."""
+    key = ["recording_id", "frame"]
+    corrected = pd.MultiIndex.from_frame(relabelled[key])
+    replaced = pd.MultiIndex.from_frame(annotations[key]).isin(corrected)
+    merged = pd.concat([annotations[~replaced], relabelled], ignore_index=True)
+    return merged.sort_values(key, kind="stable", ignore_index=True), annotations[replaced]
+
+
 def split_participants(participants: pd.DataFrame, per_group: int, seed: int) -> pd.DataFrame:
     """Seeded choice of ``per_group`` training participants per group; the rest test the model."""
     rng = np.random.default_rng(seed)
