@@ -3,13 +3,19 @@ of corrected annotations."""
 
 from __future__ import annotations
 
+import re
+
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from neuroface.errors import InputError
+from neuroface.fan.weights import sha256
 from neuroface.inputs import tables
 from neuroface.inputs.annotated import merge_relabelled
+from neuroface.realsense.bag import open_bag
 from neuroface.synthetic.photo import load_base_faces
 from neuroface.tracking.outliers import (
     export_outliers,
@@ -19,6 +25,7 @@ from neuroface.tracking.outliers import (
     score_frames,
 )
 from neuroface.tracks import LOST, points, track_table
+from workflow_runs import new_workdir, run
 
 WEIGHTS = {"uncertainty": 1.0, "jump": 1.0, "disagreement": 1.0}
 GLITCH, DISAGREE, UNSURE, STEP, LOST_AT = 10, 25, 40, 30, 47  # 0-based frame indexes
@@ -96,10 +103,6 @@ def test_export_writes_images_and_a_landmarks_gt_file_the_reader_accepts(small_b
     expected = points(finetuned.set_index("position").loc[picked].reset_index())
     np.testing.assert_allclose(tables.annotation_points(ann), expected, atol=0.005)
     # the PNG is the bag's colour frame, losslessly
-    import cv2
-
-    from neuroface.realsense.bag import open_bag
-
     frame = list(open_bag(small_bag).frames("color"))[picked[0] - 1].data
     np.testing.assert_array_equal(cv2.imread(str(out / f"rec.avi_{picked[0]}.png"))[..., ::-1], frame)
 
@@ -127,3 +130,62 @@ def test_relabelled_files_are_validated_like_landmarks_gt(tmp_path):
     with pytest.raises(InputError) as err:
         tables.read_annotation_dir(tmp_path, pd.DataFrame({"recording_id": ["A"]}))
     assert str(bad) in str(err.value) and "line 3" in str(err.value)
+
+
+def _finetuning_frames(workdir) -> int:
+    """Annotated frames the last fine-tuning used, from its log."""
+    counts = re.findall(r"fine-tuning on (\d+) annotated frames", (workdir / "logs/fan/finetune.log").read_text())
+    return int(counts[-1])
+
+
+def test_relabelling_loop_end_to_end(tmp_path):
+    """Tiny config: track, export outliers, "correct" them (every point moved 2 px right), put them
+    in outliers.relabelled, rerun: the corrected frames join the annotations and the fine-tuning."""
+    workdir = new_workdir(tmp_path / "run")
+    config_file = workdir / "config.yaml"
+    config = yaml.safe_load(config_file.read_text())
+    config["outliers"] = {"frames_per_recording": 3}
+    config_file.write_text(yaml.safe_dump(config))
+    job = run(workdir, "outliers", timeout=2400)
+    assert job.proc.returncode == 0, job.tail()
+    exported = sorted((workdir / "results/outliers").glob("*/*.txt"))
+    recordings = pd.read_csv(workdir / "results/synthetic/recordings.tsv", sep="\t")
+    tracked = sorted(p.name for p in (workdir / "results/outliers").iterdir())
+    assert len(exported) == len(tracked) > 0
+    for file in exported:
+        assert len(pd.read_csv(file)) == 3 and len(list(file.parent.glob("*.png"))) == 3
+    # the corrections, in the folder the config names
+    corrected = workdir / "relabelled"
+    corrected.mkdir()
+    for file in exported:
+        table = pd.read_csv(file)
+        table[[f"x{j}" for j in range(1, 69)]] += 2.0
+        table.to_csv(corrected / file.name, index=False)
+    annotations = pd.read_parquet(workdir / "results/inputs/annotations.parquet")
+    split = pd.read_csv(workdir / "results/fan/split.tsv", sep="\t")
+    train = set(split.loc[split["set"] == "train", "participant_id"])
+    owner = dict(zip(recordings["recording_id"], recordings["participant_id"], strict=True))
+    new_train = {
+        (file.stem, int(frame))
+        for file in exported
+        for frame in pd.read_csv(file)["Frame"]
+        if owner[file.stem] in train
+    } - set(zip(annotations["recording_id"], annotations["frame"], strict=True))
+    assert new_train, "no corrected frame of a training participant: the test would not bite"
+    frames_before = _finetuning_frames(workdir)
+    weights_before = sha256(workdir / "results/fan/finetuned.pth")
+
+    config["outliers"]["relabelled"] = "relabelled"
+    config_file.write_text(yaml.safe_dump(config))
+    job = run(workdir, "results/fan/finetuned.pth", log_name="rerun.log", timeout=1200)
+    assert job.proc.returncode == 0, job.tail()
+    started = set(job.jobs()[0].values())
+    assert {"relabelled_annotations", "annotated_frames", "finetune_fan"} <= started
+    assert "pretrain_fan" not in started and "track_landmarks" not in started
+    merged = pd.read_parquet(workdir / "results/fan/annotations.parquet").set_index(["recording_id", "frame"])
+    for file in exported:
+        table = pd.read_csv(file)
+        for row in table.itertuples(index=False):
+            assert merged.loc[(file.stem, row.Frame), "x0"] == pytest.approx(row.x1 + 2.0)
+    assert _finetuning_frames(workdir) == frames_before + len(new_train)
+    assert sha256(workdir / "results/fan/finetuned.pth") != weights_before

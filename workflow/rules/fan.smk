@@ -9,7 +9,7 @@ rule annotated_frames:
         bags=lambda wc: (
             [] if FRAME_IMAGES else list(participant_recordings(wc).values())
         ),
-        annotations="results/inputs/annotations.parquet",
+        annotations=FAN_ANNOTATIONS,
     output:
         directory("results/fan/frames/{participant}"),
     log:
@@ -70,7 +70,7 @@ rule finetune_fan:
     input:
         pretrained=PRETRAINED_WEIGHTS,
         split="results/fan/split.tsv",
-        annotations="results/inputs/annotations.parquet",
+        annotations=FAN_ANNOTATIONS,
         frames=expand("results/fan/frames/{participant}", participant=PARTICIPANT_IDS),
     output:
         weights="results/fan/finetuned.pth",
@@ -103,7 +103,7 @@ rule landmark_accuracy:
         pretrained=PRETRAINED_WEIGHTS,
         finetuned="results/fan/finetuned.pth",
         split="results/fan/split.tsv",
-        annotations="results/inputs/annotations.parquet",
+        annotations=FAN_ANNOTATIONS,
         frames=expand("results/fan/frames/{participant}", participant=PARTICIPANT_IDS),
     output:
         "results/landmarks/per_image.tsv",

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from neuroface.errors import InputError
+from neuroface.inputs import tables
 from neuroface.io import atomic_dir
 from neuroface.realsense.bag import open_bag
 
@@ -63,6 +64,17 @@ def copy_annotated_frames(
                 shutil.copyfile(found, tmp / frame_image_name(rid, frame))
                 count += 1
     return count
+
+
+def read_relabelled(directory: str | Path, recording_ids: list[str], n_frames: Mapping[str, int]) -> pd.DataFrame:
+    """Corrected annotation files (``<recording>.txt`` in ``directory``, as the outliers target
+    exports them), read and checked exactly as the cohort's ``Landmarks_gt``: same reader, errors
+    naming file and line, frames within the recording."""
+    recordings = pd.DataFrame({"recording_id": list(recording_ids)})
+    relabelled = tables.read_annotation_dir(directory, recordings)
+    for recording_id, part in relabelled.groupby("recording_id"):
+        tables.check_annotations_within(part, n_frames[recording_id], part["source"].iloc[0])
+    return relabelled
 
 
 def merge_relabelled(annotations: pd.DataFrame, relabelled: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -19,7 +19,7 @@ the recording, :math:`z = \\max(0, (v - \\operatorname{med} v) / (1.4826\\, \\ma
 counts), and a frame's score is :math:`\\sum_c w_c z_c` with configured weights :math:`w_c` (0
 switches a criterion off). The ``k`` highest-scoring frames (ties: earlier frame first) are
 exported with their images and a ``Landmarks_gt`` file pre-filled with the fine-tuned model's
-landmarks, to be corrected and fed back through config ``fan.relabelled``.
+landmarks, to be corrected and fed back through config ``outliers.relabelled``.
 
 Frames the fine-tuned model lost have no landmarks to correct and are never picked.
 """
