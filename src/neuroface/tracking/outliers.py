@@ -166,7 +166,10 @@ def export_outliers(
                 found.add(position)
         if found != wanted:
             raise ValueError(f"{bag}: frames {sorted(wanted - found)[:5]} not in the recording")
-        write_landmarks_gt(picked["position"].to_numpy(), points(rows.reset_index()), tmp / f"{recording_id}.txt")
+        if len(picked):
+            write_landmarks_gt(picked["position"].to_numpy(), points(rows.reset_index()), tmp / f"{recording_id}.txt")
+        else:
+            log.warning("%s: the fine-tuned model lost every frame; no landmarks to pre-fill", recording_id)
         scores.to_csv(tmp / "scores.tsv", sep="\t", index=False, float_format="%.6g")
     log.info(
         "%s: %d of %d tracked frames exported, scores %s",
