@@ -14,7 +14,7 @@ import yaml
 from neuroface.errors import InputError
 from neuroface.fan.weights import sha256
 from neuroface.inputs import tables
-from neuroface.inputs.annotated import merge_relabelled
+from neuroface.inputs.annotated import copy_annotated_frames, merge_relabelled
 from neuroface.realsense.bag import open_bag
 from neuroface.synthetic.photo import load_base_faces
 from neuroface.tracking.outliers import (
@@ -121,6 +121,22 @@ def test_merge_relabelled_corrected_frames_win():
     assert list(zip(merged["recording_id"], merged["frame"], strict=True)) == [("A", 3), ("A", 7), ("A", 9), ("B", 2)]
     assert merged.set_index(["recording_id", "frame"]).loc[("A", 7), "x0"] == 5.0
     assert replaced[["recording_id", "frame"]].values.tolist() == [["A", 7]]
+
+
+def test_corrected_frames_are_decoded_when_the_others_are_provided_images(small_bag, tmp_path):
+    provided = tmp_path / "Frames"
+    provided.mkdir()
+    cv2.imwrite(str(provided / "rec_color.avi_2.jpg"), np.zeros((120, 160, 3), np.uint8))
+    annotations = pd.concat(
+        [_annotations("rec", [2], 1.0, "gt/rec.txt"), _annotations("rec", [5], 1.0, "fixed/rec.txt")]
+    )
+    decode = annotations["source"].str.startswith("fixed/")
+    out = tmp_path / "frames"
+    assert copy_annotated_frames(["rec"], annotations, provided, out, {"rec": str(small_bag)}, decode) == 2
+    truth = cv2.cvtColor(list(open_bag(small_bag).frames("color"))[4].data, cv2.COLOR_RGB2BGR)
+    _, jpeg = cv2.imencode(".jpg", truth, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    np.testing.assert_array_equal(cv2.imread(str(out / "rec.avi_5.jpg")), cv2.imdecode(jpeg, cv2.IMREAD_COLOR))
+    assert (cv2.imread(str(out / "rec.avi_2.jpg")) == 0).all()  # the provided image, copied
 
 
 def test_relabelled_files_are_validated_like_landmarks_gt(tmp_path):

@@ -7,7 +7,9 @@ rule annotated_frames:
     """The manually annotated colour frames of one participant, as NeuroFace-style JPEGs."""
     input:
         bags=lambda wc: (
-            [] if FRAME_IMAGES else list(participant_recordings(wc).values())
+            []
+            if FRAME_IMAGES and not RELABELLED
+            else list(participant_recordings(wc).values())
         ),
         annotations=FAN_ANNOTATIONS,
     output:
@@ -19,6 +21,7 @@ rule annotated_frames:
     params:
         recordings=participant_recordings,
         frame_images=FRAME_IMAGES or "",
+        relabelled=RELABELLED or "",
     script:
         "../scripts/annotated_frames.py"
 

@@ -6,19 +6,18 @@
 RELABELLED = config["outliers"]["relabelled"]
 
 
-def _relabelled_files():
-    """The corrected annotation files (*.txt, not hidden) in outliers.relabelled, read at parse time
-    so that adding, removing or editing one reruns fine-tuning."""
-    directory = Path(RELABELLED)
-    if not directory.is_dir():
-        raise WorkflowError(
-            f"config outliers.relabelled: {directory} is not a directory (put the corrected "
-            "results/outliers/<recording>/<recording>.txt files there, or set it to null)"
-        )
-    return sorted(str(p) for p in directory.glob("*.txt") if not p.name.startswith("."))
-
-
-RELABELLED_FILES = _relabelled_files() if RELABELLED else []
+if RELABELLED and not Path(RELABELLED).is_dir():
+    raise WorkflowError(
+        f"config outliers.relabelled: {RELABELLED} is not a directory (put the corrected "
+        "results/outliers/<recording>/<recording>.txt files there, or set it to null)"
+    )
+# the corrected files (*.txt, not hidden), listed at parse time so that adding, removing or
+# editing one reruns fine-tuning
+RELABELLED_FILES = (
+    sorted(str(p) for p in Path(RELABELLED).glob("*.txt") if not p.name.startswith("."))
+    if RELABELLED
+    else []
+)
 # the annotations the FAN rules use: the cohort's, or the cohort's merged with the corrected ones
 FAN_ANNOTATIONS = (
     "results/fan/annotations.parquet"
