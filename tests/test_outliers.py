@@ -207,3 +207,19 @@ def test_relabelling_loop_end_to_end(tmp_path):
             assert merged.loc[(file.stem, row.Frame), "x0"] == pytest.approx(row.x1 + 2.0)
     assert _finetuning_frames(workdir) == frames_before + len(new_train)
     assert sha256(workdir / "results/fan/finetuned.pth") != weights_before
+
+
+def test_a_missing_relabelled_folder_stops_before_any_job(tmp_path):
+    workdir = new_workdir(tmp_path / "run")
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["outliers"] = {"relabelled": "corrections"}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    job = run(workdir, "-n", timeout=300)
+    assert job.proc.returncode != 0
+    assert "outliers.relabelled: corrections is not a directory" in job.text
+    assert not (workdir / "results").exists()
+    # with the folder, the DAG merges its files and fine-tunes on them
+    (workdir / "corrections").mkdir()
+    job = run(workdir, "-n", "results/fan/finetuned.pth", timeout=300)
+    assert job.proc.returncode == 0, job.tail()
+    assert "rule relabelled_annotations:" in job.text or "localrule relabelled_annotations:" in job.text
