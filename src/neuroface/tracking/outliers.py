@@ -15,11 +15,13 @@ the tracker's ``max_jump``):
 
 The criteria have different units and spreads, so each is made a one-sided robust z-score within
 the recording, :math:`z = \\max(0, (v - \\operatorname{med} v) / (1.4826\\, \\mathrm{MAD}(v)))`
-(the MAD scaled to a normal SD; floored at 1e-9 so a constant criterion with one deviation still
-counts), and a frame's score is :math:`\\sum_c w_c z_c` with configured weights :math:`w_c` (0
-switches a criterion off). The ``k`` highest-scoring frames (ties: earlier frame first) are
-exported with their images and a ``Landmarks_gt`` file pre-filled with the fine-tuned model's
-landmarks, to be corrected and fed back through config ``outliers.relabelled``.
+(the MAD scaled to a normal SD; floored at 1e-3, a thousandth of a face size or of the
+confidence range, all three criteria being dimensionless, so that a criterion constant but for one
+frame ranks that frame without an unbounded z), and a frame's score is :math:`\\sum_c w_c z_c`
+with configured weights :math:`w_c` (0 switches a criterion off). The ``k`` highest-scoring
+frames (ties: earlier frame first) are exported with their images and a ``Landmarks_gt`` file
+pre-filled with the fine-tuned model's landmarks, to be corrected and fed back through config
+``outliers.relabelled``.
 
 Frames the fine-tuned model lost have no landmarks to correct and are never picked.
 """
@@ -53,7 +55,7 @@ log = logging.getLogger(__name__)
 
 CRITERIA = ("uncertainty", "jump", "disagreement")
 _MAD_TO_SD = 1.4826
-_MIN_SCALE = 1e-9
+_MIN_SCALE = 1e-3
 
 
 def _face_sizes(pts: np.ndarray) -> np.ndarray:
@@ -101,7 +103,7 @@ def frame_criteria(pretrained: pd.DataFrame, finetuned: pd.DataFrame) -> pd.Data
 
 
 def robust_z(values: np.ndarray) -> np.ndarray:
-    """One-sided robust z-score: ``max(0, (v - median) / (1.4826 MAD))``, NaN kept."""
+    """One-sided robust z-score: ``max(0, (v - median) / max(1.4826 MAD, 1e-3))``, NaN kept."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return np.full_like(values, np.nan)
