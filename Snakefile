@@ -25,6 +25,7 @@ wildcard_constraints:
 
 include: "workflow/rules/synthetic.smk"
 include: "workflow/rules/inputs.smk"
+include: "workflow/rules/outliers.smk"
 include: "workflow/rules/fan.smk"
 include: "workflow/rules/tracking.smk"
 include: "workflow/rules/qc.smk"

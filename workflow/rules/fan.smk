@@ -13,9 +13,11 @@ rule annotated_frames:
     """The manually annotated colour frames of one participant, as NeuroFace-style JPEGs."""
     input:
         bags=lambda wc: (
-            [] if FRAME_IMAGES else list(participant_recordings(wc).values())
+            []
+            if FRAME_IMAGES and not RELABELLED
+            else list(participant_recordings(wc).values())
         ),
-        annotations="results/inputs/annotations.parquet",
+        annotations=FAN_ANNOTATIONS,
     output:
         directory("results/fan/frames/{participant}"),
     log:
@@ -25,6 +27,7 @@ rule annotated_frames:
     params:
         recordings=participant_recordings,
         frame_images=FRAME_IMAGES or "",
+        relabelled=RELABELLED or "",
     script:
         "../scripts/annotated_frames.py"
 
@@ -78,7 +81,7 @@ rule finetune_fan:
     input:
         pretrained=PRETRAINED_WEIGHTS,
         split="results/fan/split.tsv",
-        annotations="results/inputs/annotations.parquet",
+        annotations=FAN_ANNOTATIONS,
         frames=expand("results/fan/frames/{participant}", participant=PARTICIPANT_IDS),
     output:
         weights="results/fan/finetuned.pth",
@@ -111,7 +114,7 @@ rule landmark_accuracy:
         pretrained=PRETRAINED_WEIGHTS,
         finetuned="results/fan/finetuned.pth",
         split="results/fan/split.tsv",
-        annotations="results/inputs/annotations.parquet",
+        annotations=FAN_ANNOTATIONS,
         frames=expand("results/fan/frames/{participant}", participant=PARTICIPANT_IDS),
     output:
         "results/landmarks/per_image.tsv",
@@ -128,6 +131,7 @@ rule landmark_accuracy:
         device=config["fan"]["device"],
         flip=config["fan"]["flip"],
         decoder=config["fan"]["decoder"],
+        detector={k: config["tracking"][k] for k in ("detector", "sfd")},
     script:
         "../scripts/landmark_accuracy.py"
 

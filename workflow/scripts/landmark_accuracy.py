@@ -3,7 +3,7 @@
 import _bootstrap  # noqa: F401
 import pandas as pd
 
-from neuroface.fan.detection import HaarDetector
+from neuroface.fan.detection import make_detector
 from neuroface.fan.pipeline import evaluate
 from neuroface.fan.predict import resolve_device
 from neuroface.io import setup_logging, write_table
@@ -17,7 +17,7 @@ per_image = evaluate(
     pd.read_parquet(snakemake.input.annotations),
     frames_root,
     pd.read_csv(snakemake.input.split, sep="\t"),
-    HaarDetector(),
+    make_detector(snakemake.params.detector, device),
     snakemake.params.canthi,
     device=device,
     flip=snakemake.params.flip,

@@ -5,7 +5,7 @@ import time
 import _bootstrap  # noqa: F401
 import torch
 
-from neuroface.fan.detection import HaarDetector
+from neuroface.fan.detection import make_detector
 from neuroface.fan.predict import LandmarkPredictor, inference_dtype, resolve_device
 from neuroface.fan.weights import load_fan
 from neuroface.io import setup_logging, write_table
@@ -19,6 +19,7 @@ cfg = snakemake.params.tracking
 models = snakemake.params.models
 torch.set_num_threads(snakemake.threads)  # one job per core: no oversubscription when jobs run side by side
 device = resolve_device(snakemake.params.device)
+detector = make_detector(cfg, device)  # one detector (and its weights) for both trackers
 settings = TrackerSettings(cfg["batch_size"], cfg["min_confidence"], cfg["max_jump"], cfg["margin"])
 trackers = {
     model: Tracker(
@@ -31,7 +32,7 @@ trackers = {
             dtype=inference_dtype(device, snakemake.params.mixed_precision),
             channels_last=device == "cuda",
         ),
-        HaarDetector(),
+        detector,
         settings,
     )
     for model in models

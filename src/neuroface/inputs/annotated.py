@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from neuroface.errors import InputError
+from neuroface.inputs import tables
 from neuroface.io import atomic_dir
 from neuroface.realsense.bag import open_bag
 
@@ -24,38 +25,53 @@ def frame_image_name(recording_id: str, frame: int) -> str:
     return f"{recording_id}.avi_{frame}.jpg"
 
 
-def extract_annotated_frames(bags: Mapping[str, str], annotations: pd.DataFrame, out_dir: str | Path) -> int:
-    """Write the annotated colour frames of some recordings as NeuroFace-style JPEGs
-    (``<recording>.avi_<frame>.jpg``, quality 95); frames are 1-based colour-stream positions."""
+def _decode_frames(bags: Mapping[str, str], annotations: pd.DataFrame, out_dir: Path) -> int:
+    """Write the annotated colour frames of some recordings, decoded from their bags, into ``out_dir``."""
     count = 0
-    with atomic_dir(out_dir) as tmp:
-        for rid, bag in bags.items():
-            wanted = set(annotations.loc[annotations["recording_id"] == rid, "frame"].astype(int))
-            if not wanted:
-                continue
-            written = set()
-            for position, frame in enumerate(open_bag(bag).frames("color"), start=1):
-                if position in wanted:
-                    bgr = cv2.cvtColor(frame.data, cv2.COLOR_RGB2BGR)
-                    cv2.imwrite(str(tmp / frame_image_name(rid, position)), bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
-                    written.add(position)
-                    count += 1
-            missing = wanted - written
-            if missing:
-                raise InputError(bag, f"annotated frames {sorted(missing)[:5]} not in the recording")
+    for rid, bag in bags.items():
+        wanted = set(annotations.loc[annotations["recording_id"] == rid, "frame"].astype(int))
+        if not wanted:
+            continue
+        found = set()
+        for position, frame in enumerate(open_bag(bag).frames("color"), start=1):
+            if position in wanted:
+                bgr = cv2.cvtColor(frame.data, cv2.COLOR_RGB2BGR)
+                cv2.imwrite(str(out_dir / frame_image_name(rid, position)), bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+                found.add(position)
+        if wanted - found:
+            raise InputError(bag, f"annotated frames {sorted(wanted - found)[:5]} not in the recording")
+        count += len(found)
     return count
 
 
+def extract_annotated_frames(bags: Mapping[str, str], annotations: pd.DataFrame, out_dir: str | Path) -> int:
+    """Write the annotated colour frames of some recordings as NeuroFace-style JPEGs
+    (``<recording>.avi_<frame>.jpg``, quality 95); frames are 1-based colour-stream positions."""
+    with atomic_dir(out_dir) as tmp:
+        return _decode_frames(bags, annotations, tmp)
+
+
 def copy_annotated_frames(
-    recording_ids: list[str], annotations: pd.DataFrame, images_dir: str | Path, out_dir: str | Path
+    recording_ids: list[str],
+    annotations: pd.DataFrame,
+    images_dir: str | Path,
+    out_dir: str | Path,
+    bags: Mapping[str, str] | None = None,
+    decode: pd.Series | None = None,
 ) -> int:
     """Collect provided frame images (NeuroFace's ``Frames/<video>.avi_<frame>.jpg``, the video
-    name with or without ``_color``) of some recordings under this project's names."""
+    name with or without ``_color``) of some recordings under this project's names. Rows where
+    the boolean ``decode`` is true (corrected outlier frames, which have no provided image) are
+    decoded from ``bags`` instead."""
     images_dir = Path(images_dir)
+    decode = pd.Series(False, index=annotations.index) if decode is None else decode
     count = 0
     with atomic_dir(out_dir) as tmp:
+        if decode.any():
+            count += _decode_frames(bags or {}, annotations[decode], tmp)
+        provided = annotations[~decode]
         for rid in recording_ids:
-            for frame in annotations.loc[annotations["recording_id"] == rid, "frame"].astype(int):
+            for frame in provided.loc[provided["recording_id"] == rid, "frame"].astype(int):
                 candidates = [images_dir / frame_image_name(name, frame) for name in (rid, f"{rid}_color")]
                 found = next((c for c in candidates if c.is_file()), None)
                 if found is None:
@@ -65,6 +81,28 @@ def copy_annotated_frames(
                 shutil.copyfile(found, tmp / frame_image_name(rid, frame))
                 count += 1
     return count
+
+
+def read_relabelled(directory: str | Path, recording_ids: list[str], n_frames: Mapping[str, int]) -> pd.DataFrame:
+    """Corrected annotation files (``<recording>.txt`` in ``directory``, as the outliers target
+    exports them), read and checked exactly as the cohort's ``Landmarks_gt``: same reader, errors
+    naming file and line, frames within the recording."""
+    recordings = pd.DataFrame({"recording_id": list(recording_ids)})
+    relabelled = tables.read_annotation_dir(directory, recordings)
+    for recording_id, part in relabelled.groupby("recording_id"):
+        tables.check_annotations_within(part, n_frames[recording_id], part["source"].iloc[0])
+    return relabelled
+
+
+def merge_relabelled(annotations: pd.DataFrame, relabelled: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The annotations with corrected (relabelled) frames added; a frame in both takes the
+    corrected landmarks. Returns (merged, sorted by recording and frame; the original rows that
+    were replaced)."""
+    key = ["recording_id", "frame"]
+    corrected = pd.MultiIndex.from_frame(relabelled[key])
+    replaced = pd.MultiIndex.from_frame(annotations[key]).isin(corrected)
+    merged = pd.concat([annotations[~replaced], relabelled], ignore_index=True)
+    return merged.sort_values(key, kind="stable", ignore_index=True), annotations[replaced]
 
 
 def split_problems(groups: Mapping[str, str], annotated: Collection[str], per_group: int) -> list[str]:
