@@ -217,7 +217,7 @@ def to_synthetic(table: pd.DataFrame, cohort: Cohort) -> pd.DataFrame:
         out["recording_id"] = out["recording_id"].map(rid)
     if "image" in out:
         out["image"] = [f"{rid[key.rsplit(':', 1)[0]]}:{key.rsplit(':', 1)[1]}" for key in out["image"]]
-    if "source" in out and out["source"].astype(str).str.endswith(".txt").all():
+    if "source" in out and len(out) and out["source"].astype(str).str.endswith(".txt").all():
         out = out.drop(columns="source")  # annotation file paths differ by design
     return out
 
@@ -231,7 +231,9 @@ def assert_same_table(lab: Path, synthetic: Path, cohort: Cohort, sort: list[str
     if sort:
         got = got.sort_values(sort, kind="stable").reset_index(drop=True)
         want = want.sort_values(sort, kind="stable").reset_index(drop=True)
-    assert len(got) > 0, lab
+    if got.empty and want.empty:  # the tiny config can drop every repetition of a task
+        assert list(got.columns) == list(want.columns), lab
+        return
     pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_exact=True)
 
 
@@ -294,6 +296,7 @@ def test_relabelled_cohort_tracks_features_and_classifies_the_same(relabelled, t
         assert len(tables) == 7  # 3 tasks x 2 sets, dropped
         for table in tables:
             assert_same_table(lab / "features" / model / table.name, table, cohort)
+        assert len(read(lab / "features" / model / "dropped.tsv")) > 0  # the tiny config drops repetitions
     for table in sorted((ref / "classification").glob("*/*.tsv")):
         lab_table = lab / "classification" / table.parent.name / table.name
         assert_same_table(lab_table, table, cohort, rows=lambda t: t["source"].isin(MODELS).to_numpy())
