@@ -104,7 +104,7 @@ def main() -> None:
         lambda: [fa.get_landmarks_from_image(images[k], detected_faces=[boxes[k]]) for k in range(fa_n)], args.device
     )
     fa_fps = fa_n / elapsed
-    print(f"{'face-alignment get_landmarks_from_image, per image, fp32':62s} {fa_fps:9.1f} frames/s")
+    print(f"{'face-alignment get_landmarks_from_image, per image, fp32':62s} {fa_fps:9.3g} frames/s")
 
     dtypes = {"fp32": None, "fp16": torch.float16}
     if not cuda or torch.cuda.is_bf16_supported():
@@ -120,8 +120,8 @@ def main() -> None:
         exact = points if exact is None else exact
         floor = f", {fps * gflop / 1e3 / peak:.1%} of the {peak:.0f} TFLOP/s peak" if peak else ""
         print(
-            f"{f'ours LandmarkPredictor, batch {batch}, {label}, channels-last={cuda}':62s} {fps:9.1f} frames/s "
-            f"({fps / fa_fps:.1f}x face-alignment; {fps * gflop / 1e3:.1f} TFLOP/s{floor}; "
+            f"{f'ours LandmarkPredictor, batch {batch}, {label}, channels-last={cuda}':62s} {fps:9.3g} frames/s "
+            f"({fps / fa_fps:.2f}x face-alignment; {fps * gflop / 1e3:.3g} TFLOP/s{floor}; "
             f"max landmark difference from fp32 {np.abs(points - exact).max():.3f} px)"
         )
     model.to("cpu")
@@ -145,7 +145,7 @@ def main() -> None:
     autocast = "bf16" if cuda and torch.cuda.is_bf16_supported() else ("fp16" if cuda else "fp32")
     print(
         f"{f'fine-tuning the last stack, batch {cfg.batch_size}, {autocast}, {cfg.workers} workers':62s} "
-        f"{train_n / elapsed:9.1f} images/s (one epoch of {train_n}, start-up included)"
+        f"{train_n / elapsed:9.3g} images/s (one epoch of {train_n}, start-up included)"
     )
     if cuda:
         print(f"peak GPU memory: {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
