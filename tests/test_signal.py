@@ -4,6 +4,7 @@ identities, the domain-gap switch and the signal ladder's like-for-like ceiling.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from neuroface.tracks import frame_rate, median_smooth, points, track_table, window_frames
@@ -37,3 +38,106 @@ def test_median_filter_window_follows_the_recording_frame_rate(fps):
     if half:
         wide[10 : 10 + half] = 50.0
         assert np.all(points(median_smooth(track_table(numbers, t_ms, wide), 0.1))[10 : 10 + half] == 0.0)
+
+
+def test_lip_depth_is_read_from_the_lip_not_the_mouth_cavity():
+    """A window straddling an occluding edge: the lip (500 mm) above, the open mouth (525 mm)
+    below, most of the window in the cavity. The plain median reads the cavity; the foreground
+    rule reads the lip, and on a smooth sloped surface the two agree."""
+    from neuroface.tracking.reconstruct import depth_at
+
+    depth = np.full((20, 20), 500, np.uint16)
+    depth[9:, :] = 525  # cavity from row 9: the 5x5 window at row 10 has 2 rows of lip, 3 of cavity
+    depth[8, 8] = 0  # a hole
+    px = np.array([[10.0, 10.0]])
+    assert depth_at(depth, px, 2)[0] == 525.0
+    assert depth_at(depth, px, 2, np.array([True]), tolerance=6.0)[0] == 500.0
+    slope = (480 + np.arange(20)[:, None] * 1.0 + np.zeros((1, 20))).astype(np.uint16)  # 1 mm per pixel
+    assert depth_at(slope, px, 2, np.array([True]), tolerance=6.0)[0] == depth_at(slope, px, 2)[0]
+    # the true lip landmarks of a rendered open mouth: the foreground rule is what the models use
+    from neuroface.tracking.reconstruct import FOREGROUND_LANDMARKS
+
+    assert set(range(60, 68)) <= set(FOREGROUND_LANDMARKS)
+
+
+def test_base_faces_are_balanced_across_groups():
+    from neuroface.synthetic.cohort import plan_cohort
+    from neuroface.synthetic.generate import base_face_assignment, identity_table
+
+    plan = plan_cohort({"preset": "demo", "seed": 20231124})
+    bases = base_face_assignment(plan)
+    groups = plan.participants.set_index("participant_id")["group"]
+    counts = pd.crosstab(groups, pd.Series(bases).reindex(groups.index))
+    assert counts.shape == (3, 4)
+    assert (counts.max(axis=1) - counts.min(axis=1)).max() <= 1  # each group uses every base face +-1
+    table = identity_table(plan)
+    onehot = table[[c for c in table.columns if c.startswith("base_face_")]].to_numpy()
+    assert (onehot.sum(axis=1) == 1).all()
+    assert np.argmax(onehot, axis=1).tolist() == [bases[p] for p in table["participant_id"]]
+
+
+def test_demo_frame_rates_come_from_the_ladder_and_one_fps_overrides_them():
+    from neuroface.synthetic.cohort import plan_cohort
+
+    demo = plan_cohort({"preset": "demo", "seed": 1}).scale
+    assert demo.fps_of("BBP") == 20.0 and demo.fps_of("OPEN") == demo.fps_of("SPREAD") == 5.0
+    assert plan_cohort({"preset": "demo", "seed": 1, "fps": 2}).scale.fps_of("BBP") == 2.0
+
+
+@pytest.fixture(scope="module")
+def bbp_recording(tmp_path_factory):
+    """One synthetic BBP recording of a PS participant at 25 fps (bag + truth; the 0.1 s filter
+    is 3 frames there)."""
+    from neuroface.synthetic import generate
+    from neuroface.synthetic.cohort import plan_cohort
+
+    plan = plan_cohort(
+        {"preset": "demo", "seed": 11, "fps": 25, "participants": {"HC": 1, "PS": 1, "ALS": 1},
+         "repetitions": {"BBP": 2, "OPEN": 1, "SPREAD": 1}, "rest_seconds": 1.0}
+    )
+    rid = "S001_01_BBP_NORMAL"
+    out = tmp_path_factory.mktemp("bbp")
+    generate.synthesize_recording(plan, rid, out / "r.bag", out / "r.npz", False)
+    return plan, rid, out / "r.bag", dict(np.load(out / "r.npz"))
+
+
+# Tolerances of R2 (true 2D -> 0.1 s median filter -> depth lookup -> deprojection) against R1
+# (true 3D), per repetition, on the features of both sets: range and path features within
+# 2 mm (the 0.1 s filter clips a syllable's opening peak by ~1.6 mm at 25 fps), peak speeds within 20 %, mean speeds within 10 %, symmetry ratios within 0.1.
+_ABS_MM = ("mouth_opening_rom", "mouth_width_rom", "lower_lip_vertical_rom", "lower_lip_range",
+           "corner_vertical_asymmetry", "lower_lip_midline_deviation")
+_REL_SPEED = {"opening_speed_max": 0.2, "width_speed_max": 0.2, "lower_lip_speed_max": 0.2,
+              "opening_speed_mean": 0.1, "width_speed_mean": 0.1}
+_ABS_RATIO = ("corner_excursion_symmetry", "hemi_mouth_area_symmetry", "eye_aperture_symmetry")
+
+
+def test_r2_reproduces_r1_features_on_a_recording_with_known_motion(bbp_recording):
+    from neuroface.features.repetitions import GapPolicy, recording_features, track_from_table, track_from_truth
+    from neuroface.features.rungs import error_split, true2d_track
+
+    plan, rid, bag, truth = bbp_recording
+    table = true2d_track(bag, truth, 0.1, 2)
+    segments = pd.DataFrame(
+        [(k, s, e) for k, (s, e) in enumerate(truth["repetitions"], start=1)], columns=["repetition", "start", "end"]
+    )
+    names = [*_ABS_MM, *_REL_SPEED, *_ABS_RATIO]
+    r2, dropped2 = recording_features(*track_from_table(table), segments, names, GapPolicy())
+    r1, _ = recording_features(*track_from_truth(truth), segments, names, GapPolicy())
+    assert not dropped2 and len(r2) == len(r1) == 2
+    for a, b in zip(r2, r1, strict=True):
+        for n in _ABS_MM:
+            assert abs(a[n] - b[n]) < 2.0, (n, a[n], b[n])
+        for n, tol in _REL_SPEED.items():
+            assert abs(a[n] - b[n]) < tol * abs(b[n]), (n, a[n], b[n])
+        for n in _ABS_RATIO:
+            assert abs(a[n] - b[n]) < 0.1, (n, a[n], b[n])
+    # the lips' 3D error about the whole face's: no cavity reads (the plain median put inner-lip
+    # points 20+ mm deep). The face's common offset is the camera's: rs.align keeps the depth
+    # camera's z, so a depth-to-colour baseline with a z component (SR300-like, ~4 mm) moves
+    # every landmark alike; the head-fixed features do not see it.
+    from neuroface.tracks import points3d
+
+    error = points3d(table) - truth["landmarks_3d"]
+    relative = error[:, 48:68] - error.mean(axis=1, keepdims=True)
+    bias, jitter = error_split(relative, np.zeros_like(relative))
+    assert bias < 1.5 and jitter < 1.5, (bias, jitter)
