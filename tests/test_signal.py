@@ -92,8 +92,14 @@ def bbp_recording(tmp_path_factory):
     from neuroface.synthetic.cohort import plan_cohort
 
     plan = plan_cohort(
-        {"preset": "demo", "seed": 11, "fps": 25, "participants": {"HC": 1, "PS": 1, "ALS": 1},
-         "repetitions": {"BBP": 2, "OPEN": 1, "SPREAD": 1}, "rest_seconds": 1.0}
+        {
+            "preset": "demo",
+            "seed": 11,
+            "fps": 25,
+            "participants": {"HC": 1, "PS": 1, "ALS": 1},
+            "repetitions": {"BBP": 2, "OPEN": 1, "SPREAD": 1},
+            "rest_seconds": 1.0,
+        }
     )
     rid = "S001_01_BBP_NORMAL"
     out = tmp_path_factory.mktemp("bbp")
@@ -103,11 +109,23 @@ def bbp_recording(tmp_path_factory):
 
 # Tolerances of R2 (true 2D -> 0.1 s median filter -> depth lookup -> deprojection) against R1
 # (true 3D), per repetition, on the features of both sets: range and path features within
-# 2 mm (the 0.1 s filter clips a syllable's opening peak by ~1.6 mm at 25 fps), peak speeds within 20 %, mean speeds within 10 %, symmetry ratios within 0.1.
-_ABS_MM = ("mouth_opening_rom", "mouth_width_rom", "lower_lip_vertical_rom", "lower_lip_range",
-           "corner_vertical_asymmetry", "lower_lip_midline_deviation")
-_REL_SPEED = {"opening_speed_max": 0.2, "width_speed_max": 0.2, "lower_lip_speed_max": 0.2,
-              "opening_speed_mean": 0.1, "width_speed_mean": 0.1}
+# 2 mm (the 0.1 s filter clips a syllable's opening peak by ~1.6 mm at 25 fps), peak speeds
+# within 20 %, mean speeds within 10 %, symmetry ratios within 0.1.
+_ABS_MM = (
+    "mouth_opening_rom",
+    "mouth_width_rom",
+    "lower_lip_vertical_rom",
+    "lower_lip_range",
+    "corner_vertical_asymmetry",
+    "lower_lip_midline_deviation",
+)
+_REL_SPEED = {
+    "opening_speed_max": 0.2,
+    "width_speed_max": 0.2,
+    "lower_lip_speed_max": 0.2,
+    "opening_speed_mean": 0.1,
+    "width_speed_mean": 0.1,
+}
 _ABS_RATIO = ("corner_excursion_symmetry", "hemi_mouth_area_symmetry", "eye_aperture_symmetry")
 
 
@@ -141,3 +159,78 @@ def test_r2_reproduces_r1_features_on_a_recording_with_known_motion(bbp_recordin
     relative = error[:, 48:68] - error.mean(axis=1, keepdims=True)
     bias, jitter = error_split(relative, np.zeros_like(relative))
     assert bias < 1.5 and jitter < 1.5, (bias, jitter)
+
+
+def test_error_split_separates_a_fixed_offset_from_frame_to_frame_noise():
+    from neuroface.features.rungs import error_split
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=(400, 5, 3))
+    offset = np.array([3.0, 0.0, 4.0])  # a 5 mm bias on every landmark
+    noise = rng.normal(0, 0.5, size=truth.shape)  # jitter: RMS 0.5 * sqrt(3) per landmark
+    noise -= noise.mean(axis=0)
+    bias, jitter = error_split(truth + offset + noise, truth)
+    assert bias == pytest.approx(5.0, abs=1e-9)
+    assert jitter == pytest.approx(np.sqrt(np.mean(np.sum(noise**2, axis=2))), rel=1e-12)
+    est = truth + offset
+    est[3] = np.nan  # a lost frame is left out
+    assert error_split(est, truth) == pytest.approx((5.0, 0.0), abs=1e-9)
+
+
+def test_rung_aucs_and_feature_correlations_against_direct_computation():
+    from sklearn.metrics import roc_auc_score
+
+    from neuroface.classification.ladder import feature_correlations, rung_aucs
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for source in ("true3d_50fps", "true3d", "pretrained"):
+        labels = np.r_[np.zeros(8), np.ones(9)].astype(int)
+        probs = rng.random(17) + 0.3 * labels
+        rows += [("HC_vs_PS", "BBP", source, f"p{i}", lab, pr) for i, (lab, pr) in enumerate(zip(labels, probs, strict=True))]
+    prob = pd.DataFrame(rows, columns=["comparison", "task", "source", "participant_id", "label", "probability"])
+    aucs = rung_aucs(prob)
+    assert aucs["rung"].tolist() == ["R0", "R1", "R4"]
+    for r in aucs.itertuples():
+        t = prob[prob["source"] == r.source]
+        assert r.auc == pytest.approx(roc_auc_score(t["label"], t["probability"]))
+        assert r.ci_low < r.auc < r.ci_high
+    base = pd.DataFrame({"recording_id": ["a"] * 6, "repetition": range(6), "f": np.arange(6.0)})
+    noisy = base.assign(f=base["f"] * 2 + np.array([0, 1, 0, 1, 0, 1]))
+    corr = feature_correlations({"R1": base, "R3": noisy.iloc[::-1]}, ["f"], "HC_vs_PS", "BBP").set_index("rung")
+    assert corr.loc["R1", "r"] == pytest.approx(1.0)
+    assert corr.loc["R3", "r"] == pytest.approx(np.corrcoef(base["f"], noisy["f"])[0, 1])  # matched by repetition
+
+
+def test_identity_only_classifier_sees_no_group_in_a_balanced_identity():
+    from neuroface.classification.ladder import identity_aucs
+
+    rng = np.random.default_rng(2)
+    ids = [f"N{i:03d}" for i in range(12)] + [f"S{i:03d}" for i in range(12)]
+    table = pd.DataFrame({"participant_id": ids, "group": ["HC"] * 12 + ["PS"] * 12, "x": rng.normal(size=24)})
+    out = identity_aucs(table, {"HC_vs_PS": ("PS", "PS")}, {"HC_vs_PS": ids})
+    assert out.loc[0, "ci_contains_half"]
+    confounded = table.assign(x=np.r_[np.zeros(12), np.ones(12)])  # identity = group
+    assert identity_aucs(confounded, {"HC_vs_PS": ("PS", "PS")}, {"HC_vs_PS": ids}).loc[0, "auc"] > 0.9
+
+
+def test_generic_groups_switch_puts_patient_movements_into_the_corpus():
+    """The domain gap's control: with generic_groups [HC] (default) the corpus's faces carry only
+    healthy rest asymmetry; with all groups, PS faces droop at one mouth corner as the cohort's do.
+    The default corpus is unchanged by the switch's existence (same generator draws)."""
+    from neuroface.synthetic.corpus import _random_expression
+    from neuroface.synthetic.face3d import sample_identity
+
+    def corner_drop(groups, k):
+        rng = np.random.default_rng(k)
+        identity = sample_identity(rng, "F")
+        head, _ = _random_expression(rng, identity, groups)
+        neutral = identity.landmarks
+        return abs((head[48, 1] - neutral[48, 1]) - (head[54, 1] - neutral[54, 1]))
+
+    healthy = np.array([corner_drop(("HC",), k) for k in range(60)])
+    clinical = np.array([corner_drop(("HC", "PS", "ALS"), k) for k in range(60)])
+    assert np.percentile(clinical, 90) > np.percentile(healthy, 90) + 0.5
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    ident = sample_identity(np.random.default_rng(9), "M")
+    np.testing.assert_array_equal(_random_expression(rng_a, ident)[0], _random_expression(rng_b, ident, ("HC",))[0])

@@ -10,7 +10,9 @@ if SYNTHETIC:
         """R2: the true 2D landmarks through the models' path (median filter in time, depth
         lookup, deprojection), for every classified recording."""
         input:
-            bags=RECORDINGS.set_index("recording_id").loc[CLASSIFIED_RECORDINGS, "bag"].tolist(),
+            bags=RECORDINGS.set_index("recording_id")
+            .loc[CLASSIFIED_RECORDINGS, "bag"]
+            .tolist(),
             truth=expand(
                 f"{SYNTH_DIR}/truth/{{recording}}.npz", recording=CLASSIFIED_RECORDINGS
             ),

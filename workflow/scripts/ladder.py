@@ -5,6 +5,7 @@ import _bootstrap  # noqa: F401
 import numpy as np
 import pandas as pd
 
+from neuroface.classification.forest import classify_sources
 from neuroface.classification.ladder import (
     RUNGS,
     error_summary,
@@ -14,7 +15,6 @@ from neuroface.classification.ladder import (
     ladder_markdown,
     rung_aucs,
 )
-from neuroface.classification.forest import classify_sources
 from neuroface.features.registry import USED_LANDMARKS
 from neuroface.features.rungs import error_split
 from neuroface.io import atomic_path, setup_logging, write_table
@@ -76,9 +76,7 @@ used = list(USED_LANDMARKS)
 for rec, truth_path in zip(recordings.itertuples(), snakemake.input.truth, strict=True):
     truth = np.load(truth_path)
     t2, t3 = truth["landmarks_2d"].astype(np.float64), truth["landmarks_3d"].astype(np.float64)
-    smoothed_truth = points(
-        median_smooth(track_table(truth["frame_number"], truth["timestamp_ms"], t2), p.window_s)
-    )
+    smoothed_truth = points(median_smooth(track_table(truth["frame_number"], truth["timestamp_ms"], t2), p.window_s))
     estimates = {
         "R2": (smoothed_truth, points3d(pd.read_parquet(pts3d[("true2d", rec.recording_id)]))),
         **{

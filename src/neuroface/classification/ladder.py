@@ -65,8 +65,13 @@ def rung_aucs(probabilities: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     for (comparison, task, source), t in probabilities.groupby(["comparison", "task", "source"], sort=False):
         if source in rungs:
             rows.append(
-                {"comparison": comparison, "task": task, "rung": rungs[source], "source": source,
-                 **_auc_row(t["label"], t["probability"], level)}
+                {
+                    "comparison": comparison,
+                    "task": task,
+                    "rung": rungs[source],
+                    "source": source,
+                    **_auc_row(t["label"], t["probability"], level),
+                }
             )
     return pd.DataFrame(rows).sort_values(["comparison", "task", "rung"], kind="stable", ignore_index=True)
 
@@ -132,24 +137,36 @@ def ladder_markdown(aucs: pd.DataFrame, errors: pd.DataFrame, identity: pd.DataF
     """The ladder as Markdown: AUC [CI] per run, task and rung; landmark errors per rung; the
     identity-only check."""
     rungs = list(RUNGS)
-    lines = [f"AUC [{level:.0%} DeLong CI] per rung\n", "| run | task | " + " | ".join(
-        f"{r} {RUNGS[r]}" for r in rungs) + " |", "|---|---|" + "---|" * len(rungs)]
+    lines = [
+        f"AUC [{level:.0%} DeLong CI] per rung\n",
+        "| run | task | " + " | ".join(f"{r} {RUNGS[r]}" for r in rungs) + " |",
+        "|---|---|" + "---|" * len(rungs),
+    ]
     for (comparison, task), t in aucs.groupby(["comparison", "task"], sort=False):
         cells = []
         for r in rungs:
             row = t[t["rung"] == r]
             cells.append(
-                "n/a" if row.empty or np.isnan(row["auc"].iloc[0])
+                "n/a"
+                if row.empty or np.isnan(row["auc"].iloc[0])
                 else f"{row['auc'].iloc[0]:.2f} [{row['ci_low'].iloc[0]:.2f}, {row['ci_high'].iloc[0]:.2f}]"
             )
         lines.append(f"| {comparison.replace('_', ' ')} | {task} | " + " | ".join(cells) + " |")
-    lines += ["", "Landmark error per rung (median over recordings; bias = per-recording mean error, "
-              "jitter = RMS frame-to-frame remainder)\n", "| rung | space | group | bias | jitter | recordings |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Landmark error per rung (median over recordings; bias = per-recording mean error, "
+        "jitter = RMS frame-to-frame remainder)\n",
+        "| rung | space | group | bias | jitter | recordings |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in errors.itertuples():
         lines.append(f"| {r.rung} | {r.space} | {r.group} | {r.bias:.2f} | {r.jitter:.2f} | {r.n_recordings} |")
-    lines += ["", "Identity-only classifier (base face, appearance, camera distance, face size)\n",
-              f"| run | n (control/disease) | AUC [{level:.0%} CI] | CI contains 0.5 |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "Identity-only classifier (base face, appearance, camera distance, face size)\n",
+        f"| run | n (control/disease) | AUC [{level:.0%} CI] | CI contains 0.5 |",
+        "|---|---|---|---|",
+    ]
     for r in identity.itertuples():
         lines.append(
             f"| {r.comparison.replace('_', ' ')} | {r.n_control}/{r.n_disease} | "
@@ -170,8 +187,15 @@ def ladder_figure(aucs: pd.DataFrame, errors: pd.DataFrame) -> plt.Figure:
         dx = (k - (len(keys) - 1) / 2) * 0.06
         ls = "-" if k < len(keys) / 2 else "--"
         ax.errorbar(
-            x + dx, t["auc"], yerr=[t["auc"] - t["ci_low"], t["ci_high"] - t["auc"]], lw=1.0, ls=ls, marker="o",
-            ms=2.5, capsize=1.5, label=f"{comparison.replace('_', ' ')} {task}",
+            x + dx,
+            t["auc"],
+            yerr=[t["auc"] - t["ci_low"], t["ci_high"] - t["auc"]],
+            lw=1.0,
+            ls=ls,
+            marker="o",
+            ms=2.5,
+            capsize=1.5,
+            label=f"{comparison.replace('_', ' ')} {task}",
         )
     ax.axhline(0.5, color="0.6", lw=0.6, ls=":")
     ax.set_xticks(x, [f"{r}\n{RUNGS[r]}" for r in rungs], fontsize=6)

@@ -35,7 +35,9 @@ __all__ = ["R0_FPS", "error_split", "motion_segments", "motion_track", "true2d_t
 R0_FPS = 50.0
 
 
-def motion_track(plan: CohortPlan, recording_id: str, fps: float = R0_FPS) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
+def motion_track(
+    plan: CohortPlan, recording_id: str, fps: float = R0_FPS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
     """(positions ``(T,)``, timestamps ``(T,)`` ms, true 3D ``(T, 68, 3)`` mm, segments) of one
     recording's motion sampled at ``fps``; segments: repetition, start, end (1-based, inclusive,
     the true boundaries)."""

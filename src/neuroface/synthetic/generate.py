@@ -139,9 +139,7 @@ def participant(plan: CohortPlan, participant_id: str, render: bool = True) -> P
     rig = sample_rig(rng)
     distance = float(rng.uniform(320, 580))
     renderer = FaceRenderer(load_base_faces(include_mirrored=True)[base], appearance) if render else None
-    return Participant(
-        participant_id, str(row["group"]), rig, renderer, identity, disease, distance, base, appearance
-    )
+    return Participant(participant_id, str(row["group"]), rig, renderer, identity, disease, distance, base, appearance)
 
 
 def _recording_motion(
