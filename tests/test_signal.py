@@ -187,7 +187,9 @@ def test_rung_aucs_and_feature_correlations_against_direct_computation():
     for source in ("true3d_50fps", "true3d", "pretrained"):
         labels = np.r_[np.zeros(8), np.ones(9)].astype(int)
         probs = rng.random(17) + 0.3 * labels
-        rows += [("HC_vs_PS", "BBP", source, f"p{i}", lab, pr) for i, (lab, pr) in enumerate(zip(labels, probs, strict=True))]
+        rows += [
+            ("HC_vs_PS", "BBP", source, f"p{i}", lab, pr) for i, (lab, pr) in enumerate(zip(labels, probs, strict=True))
+        ]
     prob = pd.DataFrame(rows, columns=["comparison", "task", "source", "participant_id", "label", "probability"])
     aucs = rung_aucs(prob)
     assert aucs["rung"].tolist() == ["R0", "R1", "R4"]
