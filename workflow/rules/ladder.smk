@@ -100,7 +100,7 @@ if SYNTHETIC:
         benchmark:
             "benchmarks/ladder/ladder.tsv"
         conda:
-            "../../envs/stats.yaml"
+            "../../envs/ladder.yaml"
         params:
             synthetic=config["synthetic"],
             runs=RUNS,
