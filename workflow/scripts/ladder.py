@@ -66,9 +66,9 @@ correlations = pd.concat(
 write_table(correlations, snakemake.output.correlations)
 
 # landmark error per rung and recording, on the landmarks the features read
-recordings = pd.DataFrame(p.recordings)
-ids = recordings["recording_id"].tolist()
-n = len(ids)
+# the inputs are in CLASSIFIED_RECORDINGS' order (sorted ids), not the recordings table's
+ids = sorted(r["recording_id"] for r in p.recordings)
+recordings = pd.DataFrame(p.recordings).set_index("recording_id").loc[ids].reset_index()
 tracks = dict(zip([(m, r) for m in p.models for r in ids], snakemake.input.tracks, strict=True))
 pts3d = dict(zip([(s, r) for s in (*p.models, "true2d") for r in ids], snakemake.input.points3d, strict=True))
 rows = []
