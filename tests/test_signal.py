@@ -3,6 +3,8 @@ identities, the domain-gap switch and the signal ladder's like-for-like ceiling.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -236,3 +238,138 @@ def test_generic_groups_switch_puts_patient_movements_into_the_corpus():
     rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
     ident = sample_identity(np.random.default_rng(9), "M")
     np.testing.assert_array_equal(_random_expression(rng_a, ident)[0], _random_expression(rng_b, ident, ("HC",))[0])
+
+
+def test_ladder_rule_script_runs_on_every_source(tmp_path, monkeypatch):
+    """The ``ladder`` rule's script end to end on small made-up inputs of every rung: the AUC,
+    correlation, error and identity tables, the Markdown and the figure are written."""
+    import runpy
+    import types
+
+    import yaml
+
+    from neuroface.features.exclusions import classification_mask
+    from neuroface.synthetic.cohort import plan_cohort
+    from neuroface.tracks import P_COLUMNS, V_COLUMNS, track_table
+
+    repo = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(repo)
+    monkeypatch.syspath_prepend(str(repo / "workflow" / "scripts"))
+    (tmp_path / "o").mkdir()
+    cfg = yaml.safe_load(open("tests/configs/tiny.yaml"))
+    main = yaml.safe_load(open("config.yaml"))
+    cfg["synthetic"]["participants"] = {"HC": 4, "PS": 4, "ALS": 4}
+    plan = plan_cohort(cfg["synthetic"])
+    recs = plan.recordings[classification_mask(plan.participants, plan.recordings)].merge(
+        plan.participants[["participant_id", "group"]]
+    )
+    recs = recs[["recording_id", "participant_id", "group", "task"]]
+    ids = sorted(recs.recording_id)
+    rng = np.random.default_rng(0)
+    D = str(tmp_path)
+    sets = main["features"]["sets"]
+    keys = [(t, s) for t in ("BBP", "OPEN", "SPREAD") for s in sets]
+    sources = ("pretrained", "finetuned", "true2d", "true3d", "true3d_50fps")
+    feat = []
+    for src in sources:
+        for t, s in keys:
+            r = recs[recs.task == t]
+            tab = pd.DataFrame(
+                {
+                    "participant_id": r.participant_id,
+                    "group": r.group,
+                    "task": t,
+                    "recording_id": r.recording_id,
+                    "repetition": 1,
+                    "frames": 10,
+                    "interpolated": 0,
+                }
+            )
+            for f in sets[s]:
+                tab[f] = rng.normal(size=len(tab))
+            path = f"{D}/{src}_{t}_{s}.tsv"
+            tab.to_csv(path, sep="\t", index=False)
+            feat.append(path)
+    probs = []
+    for c, (dis, s) in main["classification"]["runs"].items():
+        for t in ("BBP", "OPEN", "SPREAD"):
+            pp = recs[(recs.task == t) & recs.group.isin(["HC", dis])].drop_duplicates("participant_id")
+            rows = [
+                dict(
+                    comparison=c,
+                    task=t,
+                    source=src,
+                    participant_id=p.participant_id,
+                    group=p.group,
+                    label=int(p.group == dis),
+                    probability=rng.random(),
+                    n_repetitions=1,
+                )
+                for src in sources[:4]
+                for p in pp.itertuples()
+            ]
+            path = f"{D}/p_{c}_{t}.tsv"
+            pd.DataFrame(rows).to_csv(path, sep="\t", index=False)
+            probs.append(path)
+    tracks, p3, truths = [], [], []
+    for m in ("pretrained", "finetuned"):
+        for r in ids:
+            pts = rng.normal(size=(10, 68, 2))
+            path = f"{D}/tr_{m}_{r}.parquet"
+            track_table(np.arange(10), np.arange(10) * 50.0, pts).to_parquet(path)
+            tracks.append(path)
+    for s in ("pretrained", "finetuned", "true2d"):
+        for r in ids:
+            df = pd.DataFrame(rng.normal(size=(10, len(P_COLUMNS))), columns=P_COLUMNS)
+            for v in V_COLUMNS:
+                df[v] = True
+            df.insert(0, "timestamp_ms", np.arange(10) * 50.0)
+            df.insert(0, "frame_number", np.arange(10))
+            df.insert(0, "position", np.arange(1, 11))
+            path = f"{D}/p3_{s}_{r}.parquet"
+            df.to_parquet(path)
+            p3.append(path)
+    for r in ids:
+        path = f"{D}/truth_{r}.npz"
+        np.savez(
+            path,
+            frame_number=np.arange(10),
+            timestamp_ms=np.arange(10) * 50.0,
+            landmarks_2d=rng.normal(size=(10, 68, 2)),
+            landmarks_3d=rng.normal(size=(10, 68, 3)),
+        )
+        truths.append(path)
+    NS = types.SimpleNamespace
+    sm = NS(
+        input=NS(probabilities=probs, features=feat, tracks=tracks, points3d=p3, truth=truths),
+        output=NS(
+            aucs=f"{D}/o/auc.tsv",
+            correlations=f"{D}/o/c.tsv",
+            errors=f"{D}/o/e.tsv",
+            identity=f"{D}/o/i.tsv",
+            md=f"{D}/o/l.md",
+            pdf=f"{D}/o/l.pdf",
+            png=f"{D}/o/l.png",
+        ),
+        log=[f"{D}/o/log"],
+        params=NS(
+            synthetic=cfg["synthetic"],
+            runs=main["classification"]["runs"],
+            sets=sets,
+            feature_keys=keys,
+            sources=sources,
+            models=("pretrained", "finetuned"),
+            window_s=0.1,
+            recordings=recs.to_dict("records"),
+            random_forest=main["classification"]["random_forest"],
+            seed=0,
+            level=0.95,
+        ),
+    )
+    runpy.run_path("workflow/scripts/ladder.py", init_globals={"snakemake": sm})
+
+    md = (tmp_path / "o" / "l.md").read_text()
+    assert md.count("| HC vs PS |") == 3 + 1 and md.count("| HC vs ALS |") == 3 + 1  # 3 tasks + identity
+    aucs = pd.read_csv(tmp_path / "o" / "auc.tsv", sep="\t")
+    assert sorted(aucs["rung"].unique()) == ["R0", "R1", "R2", "R3", "R4"] and len(aucs) == 30
+    assert (tmp_path / "o" / "l.png").stat().st_size > 0
