@@ -31,6 +31,7 @@ include: "workflow/rules/tracking.smk"
 include: "workflow/rules/qc.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/classification.smk"
+include: "workflow/rules/ladder.smk"
 
 
 rule all:

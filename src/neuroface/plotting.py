@@ -14,8 +14,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from neuroface.io import atomic_path  # noqa: E402
 
-COLORS = {"pretrained": "#1f77b4", "finetuned": "#ff7f0e", "truth": "#7f7f7f"}
-LABELS = {"pretrained": "Pre-trained", "finetuned": "Fine-tuned", "truth": "Ground truth"}
+COLORS = {"pretrained": "#1f77b4", "finetuned": "#ff7f0e", "true2d": "#7f7f7f"}
+LABELS = {
+    "pretrained": "Pre-trained",
+    "finetuned": "Fine-tuned",
+    "true2d": "True 2D (R2 ceiling)",
+    "true3d": "True 3D (R1)",
+}
 GROUP_NAMES = {"HC": "HC", "PS": "PS", "ALS": "ALS"}
 
 plt.rcParams.update(

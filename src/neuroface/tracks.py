@@ -22,14 +22,44 @@ P_COLUMNS = [f"{a}{i}" for a in "XYZ" for i in range(lm.N_LANDMARKS)]
 V_COLUMNS = [f"v{i}" for i in range(lm.N_LANDMARKS)]
 
 
-def median_smooth(track: pd.DataFrame, window: int = 5) -> pd.DataFrame:
-    """Each landmark coordinate median-filtered over ``window`` consecutive frames.
+def window_frames(window_s: float, fps: float) -> int:
+    """The odd number of frames nearest to ``window_s`` seconds at ``fps`` (ties upward), at least 1.
 
-    Lost frames stay NaN and split the track: the filter runs on each run of consecutive tracked
-    frames (a dropped frame, a gap in frame numbers, does not split it), with the window clipped
-    at the run's ends (nearest-value padding).
+    ``2 * floor(window_s * fps / 2) + 1``: the study's 5 frames at ~50 fps for 0.1 s, 3 at 30 fps,
+    1 (no filtering) below 20 fps, where one frame already spans more than half the window.
+    """
+    if window_s < 0 or fps <= 0:
+        raise ValueError(f"window must be >= 0 s and fps > 0, got {window_s} s at {fps} fps")
+    return 2 * int(np.floor(window_s * fps / 2.0 + 1e-9)) + 1
+
+
+def frame_rate(track: pd.DataFrame) -> float:
+    """Frames per second of a track: the median timestamp step per frame-number step (dropped
+    frames leave gaps in frame numbers and do not bias it). NaN with fewer than two frames."""
+    numbers = track["frame_number"].to_numpy(np.float64)
+    stamps = track["timestamp_ms"].to_numpy(np.float64)
+    steps = np.diff(numbers)
+    ok = steps > 0
+    if not ok.any():
+        return float("nan")
+    return float(1000.0 / np.median(np.diff(stamps)[ok] / steps[ok]))
+
+
+def median_smooth(track: pd.DataFrame, window_s: float = 0.1) -> pd.DataFrame:
+    """Each landmark coordinate median-filtered over a window of ``window_s`` seconds.
+
+    The window is a time (the study's 5 frames at ~50 fps = 0.1 s), turned into an odd frame
+    count from the track's own frame rate (:func:`window_frames`, :func:`frame_rate`), so a
+    recording at 5 fps is not filtered over a whole second. Lost frames stay NaN and split the
+    track: the filter runs on each run of consecutive tracked frames (a dropped frame, a gap in
+    frame numbers, does not split it), with the window clipped at the run's ends (nearest-value
+    padding).
     """
     out = track.copy()
+    fps = frame_rate(track)
+    window = window_frames(window_s, fps) if np.isfinite(fps) else 1
+    if window == 1:
+        return out
     values = track[X_COLUMNS + Y_COLUMNS].to_numpy(np.float64)
     valid = np.isfinite(values).all(axis=1)
     edges = np.flatnonzero(np.diff(np.r_[0, valid.astype(int), 0]))

@@ -128,8 +128,9 @@ def _pretrained_weights():
 PRETRAIN_FAN, PRETRAINED_WEIGHTS = _pretrained_weights()
 PARTICIPANT_IDS = sorted(RECORDINGS["participant_id"].unique())
 MODELS = ("pretrained", "finetuned")
-# landmark sources of the features: both models, and on the synthetic cohort the ground truth
-SOURCES = (*MODELS, "truth") if SYNTHETIC else MODELS
+# landmark sources of the features: both models, and on the synthetic cohort the signal ladder's
+# true2d (R2: true 2D through the models' path, the fair ceiling) and true3d (R1: true 3D)
+SOURCES = (*MODELS, "true2d", "true3d") if SYNTHETIC else MODELS
 CLASSIFIED_RECORDINGS = sorted(
     RECORDINGS.loc[classification_mask(PARTICIPANTS, RECORDINGS), "recording_id"]
 )
@@ -210,7 +211,7 @@ def model_weights(wildcards):
 
 def feature_tracks(wildcards):
     """3D landmarks of every classified recording from one source (a model, or the truth)."""
-    if wildcards.source == "truth":
+    if wildcards.source == "true3d":
         return [f"{SYNTH_DIR}/truth/{r}.npz" for r in CLASSIFIED_RECORDINGS]
     return [
         f"results/landmarks3d/{wildcards.source}/{r}.parquet"
@@ -244,5 +245,5 @@ def final_outputs():
         ),
     ]
     if SYNTHETIC:
-        outputs.append("results/tracking/accuracy.tsv")
+        outputs += ["results/tracking/accuracy.tsv", "results/tables/ladder.md", "results/figures/ladder.pdf"]
     return outputs

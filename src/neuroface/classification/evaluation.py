@@ -13,8 +13,9 @@ import pandas as pd
 
 from neuroface.classification import roc
 
-#: each source's paired comparison: fine-tuned against pre-trained, the truth against fine-tuned
-PAIRED_WITH = {"finetuned": "pretrained", "truth": "finetuned"}
+#: each source's paired comparison: fine-tuned against pre-trained, the fair ceiling (true 2D
+#: through the models' path, the signal ladder's R2) against fine-tuned
+PAIRED_WITH = {"finetuned": "pretrained", "true2d": "finetuned"}
 
 
 COLUMNS = [

@@ -25,6 +25,7 @@ def roc_figure(
     aucs: pd.DataFrame,
     title: str,
     tasks: tuple[str, ...] = ("BBP", "OPEN", "SPREAD"),
+    sources: tuple[str, ...] = ("pretrained", "finetuned", "true2d"),
 ) -> plt.Figure:
     """ROC curves of one run, one panel per task (A, B, C), one curve per landmark source.
 

@@ -12,6 +12,7 @@ in crop pixels, the NeuroFace ``Landmarks_gt`` column order).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -54,11 +55,21 @@ def convention_shift(points: np.ndarray) -> np.ndarray:
     return out
 
 
-def _random_expression(rng: np.random.Generator, identity: object) -> tuple[np.ndarray, float]:
-    """Head-frame landmarks ``(68, 3)`` of a healthy face mid-task, and a yaw-free camera distance."""
+def _random_expression(
+    rng: np.random.Generator, identity: object, groups: Sequence[str] = ("HC",), disease: DiseaseModel | None = None
+) -> tuple[np.ndarray, float]:
+    """Head-frame landmarks ``(68, 3)`` of a face mid-task, and a yaw-free camera distance.
+
+    ``groups``: whose movements the corpus's faces make. The default, healthy faces only, is the
+    domain gap of real pre-training data (300-W and its kind hold no facial palsy, no bulbar
+    weakness): the cohort's patients droop at rest and move less, and more on one side, than any
+    face the pre-trained model saw. ``("HC", "PS", "ALS")`` closes the gap (the control): the
+    corpus's faces then move as the cohort's groups do, in equal shares.
+    """
     task = str(rng.choice(["BBP", "OPEN", "SPREAD", "REST"]))
-    healthy = DiseaseModel().sample("HC", rng)
-    traj = simulate(identity, healthy, task, fps=15.0, n_repetitions=1, rng=rng, duration_s=2.0)
+    group = "HC" if tuple(groups) == ("HC",) else str(rng.choice(list(groups)))
+    params = (disease or DiseaseModel()).sample(group, rng)
+    traj = simulate(identity, params, task, fps=15.0, n_repetitions=1, rng=rng, duration_s=2.0)
     return traj.head[int(rng.integers(len(traj.head)))], float(rng.uniform(300, 900))
 
 
@@ -76,8 +87,16 @@ def _pose(rng: np.random.Generator) -> np.ndarray:
     return rz @ rx @ ry
 
 
-def make_corpus(n_images: int, seed: int, out_dir: str | Path, progress: bool = True) -> None:
-    """Write ``n_images`` annotated face crops (deterministic for ``seed``)."""
+def make_corpus(
+    n_images: int,
+    seed: int,
+    out_dir: str | Path,
+    progress: bool = True,
+    groups: Sequence[str] = ("HC",),
+    disease: DiseaseModel | None = None,
+) -> None:
+    """Write ``n_images`` annotated face crops (deterministic for ``seed``); ``groups``: whose
+    movements the faces make (:func:`_random_expression`; healthy only by default)."""
     out = Path(out_dir)
     bases = load_base_faces(include_mirrored=True)
     rows = []
@@ -86,7 +105,7 @@ def make_corpus(n_images: int, seed: int, out_dir: str | Path, progress: bool = 
         for k in tqdm(range(n_images), desc="generic corpus", disable=not progress, mininterval=5):
             rng = np.random.default_rng(sub_seed(seed, "generic", k))
             identity = sample_identity(rng, str(rng.choice(["F", "M"])))
-            head, distance = _random_expression(rng, identity)
+            head, distance = _random_expression(rng, identity, groups, disease)
             rig = sample_rig(rng)
             cam = head @ _pose(rng).T + np.array([rng.normal(0, 40), rng.normal(0, 30), distance])
             pts = geometry.project(cam / 1000.0, rig.color).astype(np.float64)

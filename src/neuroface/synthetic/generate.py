@@ -28,8 +28,8 @@ from neuroface.realsense.writer import BagWriter, StreamSpec
 from neuroface.synthetic import depth as depth_render
 from neuroface.synthetic.cohort import CohortPlan, sub_seed
 from neuroface.synthetic.face3d import sample_identity
-from neuroface.synthetic.motion import DiseaseModel, simulate
-from neuroface.synthetic.photo import COHORT_LOOKS, FaceRenderer, load_base_faces
+from neuroface.synthetic.motion import DiseaseModel, Trajectory, simulate
+from neuroface.synthetic.photo import COHORT_LOOKS, Appearance, FaceRenderer, load_base_faces
 
 log = logging.getLogger(__name__)
 
@@ -101,30 +101,79 @@ class Participant:
     participant_id: str
     group: str
     rig: Rig
-    renderer: FaceRenderer
+    renderer: FaceRenderer | None
     identity: object
     disease: object
     distance_mm: float
+    base_face: int = 0
+    appearance: Appearance | None = None
 
 
-def participant(plan: CohortPlan, participant_id: str) -> Participant:
-    """Identity, appearance, disease severity and camera of one participant (deterministic)."""
+def base_face_assignment(plan: CohortPlan, n_bases: int | None = None) -> dict[str, int]:
+    """Base photograph of every participant, balanced across groups.
+
+    Within each group the participants, in a seeded random order, take the base faces in turn
+    (from a seeded random starting face), so every base face is used by each group equally
+    often, +-1: which photograph a face was warped from says nothing about the group. (Drawn
+    independently per participant, 45 draws from 4 faces left one base with 0 ALS and 3 PS.)
+    """
+    n = n_bases if n_bases is not None else len(load_base_faces(include_mirrored=True))
+    out: dict[str, int] = {}
+    for group, rows in plan.participants.groupby("group", sort=True):
+        rng = np.random.default_rng(sub_seed(plan.seed, "base faces", group))
+        order = rng.permutation(sorted(rows["participant_id"]))
+        start = int(rng.integers(n))
+        out.update({str(pid): (start + k) % n for k, pid in enumerate(order)})
+    return out
+
+
+def participant(plan: CohortPlan, participant_id: str, render: bool = True) -> Participant:
+    """Identity, appearance, disease severity and camera of one participant (deterministic);
+    ``render=False`` skips building the face renderer (motion and metadata only)."""
     row = plan.participants.set_index("participant_id").loc[participant_id]
     rng = np.random.default_rng(sub_seed(plan.seed, "participant", participant_id))
-    bases = load_base_faces(include_mirrored=True)
-    base = bases[int(rng.integers(len(bases)))]
+    base = base_face_assignment(plan)[participant_id]
     appearance = COHORT_LOOKS.sample(rng)
     identity = sample_identity(rng, str(row["sex"]))
     disease = DiseaseModel(**plan.disease).sample(str(row["group"]), rng)
-    return Participant(
-        participant_id,
-        str(row["group"]),
-        sample_rig(rng),
-        FaceRenderer(base, appearance),
-        identity,
-        disease,
-        float(rng.uniform(320, 580)),
+    rig = sample_rig(rng)
+    distance = float(rng.uniform(320, 580))
+    renderer = FaceRenderer(load_base_faces(include_mirrored=True)[base], appearance) if render else None
+    return Participant(participant_id, str(row["group"]), rig, renderer, identity, disease, distance, base, appearance)
+
+
+def _recording_motion(
+    plan: CohortPlan, recording_id: str, who: Participant, fps: float
+) -> tuple[Trajectory, np.random.Generator]:
+    """The recording's trajectory at ``fps`` and the recording's generator after it (the rest of
+    the recording's random choices continue from it)."""
+    rec = plan.recordings.set_index("recording_id").loc[recording_id]
+    rng = np.random.default_rng(sub_seed(plan.seed, "recording", recording_id))
+    task = str(rec["task"])
+    traj = simulate(
+        who.identity,
+        who.disease,
+        task,
+        fps=fps,
+        n_repetitions=plan.scale.repetitions.get(task, 1),
+        rng=rng,
+        distance_mm=who.distance_mm,
+        facing_camera=bool(rec["faces_camera"]),
+        duration_s=plan.scale.rest_seconds,
     )
+    return traj, rng
+
+
+def recording_motion(
+    plan: CohortPlan, recording_id: str, fps: float | None = None, who: Participant | None = None
+) -> Trajectory:
+    """The true landmark trajectory of a recording, sampled at ``fps`` (default: the cohort's):
+    the same movements at any frame rate (the signal ladder's R0)."""
+    if who is None:
+        pid = plan.recordings.set_index("recording_id").at[recording_id, "participant_id"]
+        who = participant(plan, str(pid), render=False)
+    task = str(plan.recordings.set_index("recording_id").at[recording_id, "task"])
+    return _recording_motion(plan, recording_id, who, plan.scale.fps_of(task) if fps is None else fps)[0]
 
 
 def write_tables(plan: CohortPlan, out_dir: str | Path) -> None:
@@ -163,20 +212,10 @@ def synthesize_recording(
     """Write one recording's ``.bag`` and its ground truth; returns the number of colour frames."""
     rec = plan.recordings.set_index("recording_id").loc[recording_id]
     who = who or participant(plan, str(rec["participant_id"]))
-    rng = np.random.default_rng(sub_seed(plan.seed, "recording", recording_id))
     scale = plan.scale
     task = str(rec["task"])
-    traj = simulate(
-        who.identity,
-        who.disease,
-        task,
-        fps=scale.fps,
-        n_repetitions=scale.repetitions.get(task, 1),
-        rng=rng,
-        distance_mm=who.distance_mm,
-        facing_camera=bool(rec["faces_camera"]),
-        duration_s=scale.rest_seconds,
-    )
+    fps = scale.fps_of(task)
+    traj, rng = _recording_motion(plan, recording_id, who, fps)
     n = len(traj.times_s)
     keep = np.ones(n, dtype=bool)
     keep[1:-1] &= rng.random(n - 2) >= DROP_PROBABILITY  # lost frames keep their numbers' gap
@@ -193,8 +232,8 @@ def synthesize_recording(
     frames = np.flatnonzero(keep)
     with BagWriter(
         bag_path,
-        StreamSpec(rig.color, int(round(scale.fps))),
-        StreamSpec(rig.depth, int(round(scale.fps))),
+        StreamSpec(rig.color, int(round(fps))),
+        StreamSpec(rig.depth, int(round(fps))),
         rig.depth_to_color,
         0.001,
         device_info=device,
@@ -277,3 +316,31 @@ def write_labels(
         sum(len(t) for t in staged.values()),
         len(staged),
     )
+
+
+def identity_table(plan: CohortPlan) -> pd.DataFrame:
+    """Per participant the static identity a face carries into every frame, nothing that moves:
+    the base photograph (one-hot), skin tone, lighting, sensor noise, camera distance and model,
+    and face size. For the identity-only classifier of the signal ladder (columns participant_id,
+    group, then numbers)."""
+    n_bases = len(load_base_faces(include_mirrored=True))
+    rows = []
+    for pid in plan.participants["participant_id"]:
+        who = participant(plan, str(pid), render=False)
+        app = who.appearance
+        rows.append(
+            {
+                "participant_id": who.participant_id,
+                "group": who.group,
+                **{f"base_face_{k}": float(who.base_face == k) for k in range(n_bases)},
+                **{f"skin_gain_{c}": g for c, g in zip("rgb", app.skin_gain, strict=True)},
+                "brightness": app.brightness,
+                "light_x": app.light_strength * np.cos(app.light_angle),
+                "light_y": app.light_strength * np.sin(app.light_angle),
+                "noise_sigma": app.noise_sigma,
+                "distance_mm": who.distance_mm,
+                "face_scale": who.identity.scale,
+                "camera_d435": float("D435" in who.rig.model),
+            }
+        )
+    return pd.DataFrame(rows)

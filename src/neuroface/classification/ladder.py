@@ -1,0 +1,213 @@
+"""The signal ladder: where the disease signal of the synthetic cohort goes, rung by rung.
+
+Rungs (landmark sources of the same repetitions):
+
+======  ==============  ====================================================================
+rung    source          what it adds to the rung above
+======  ==============  ====================================================================
+R0      ``true3d_50fps`` true 3D from the motion model at the study's 50 fps (no recording)
+R1      ``true3d``       sampling at the recording's frame rate, observer-jittered segments
+R2      ``true2d``       the models' path on the true 2D: median filter, depth lookup,
+                         deprojection (the fair ceiling of Table II)
+R3      ``finetuned``    the fine-tuned FAN's landmark errors
+R4      ``pretrained``   the pre-trained FAN's landmark errors
+======  ==============  ====================================================================
+
+Per run and task: the LOSO AUC with its DeLong CI at each rung (:func:`rung_aucs`), each
+feature's correlation with its R1 value over repetitions (:func:`feature_correlations`), and
+per rung the landmark error split into per-recording bias and frame-to-frame jitter
+(:func:`error_summary`, from :func:`neuroface.features.rungs.error_split`). An identity-only
+classifier (:func:`identity_aucs`: which base photograph, skin tone, lighting, camera distance,
+face size; nothing that moves) checks that the cohort carries no identity confound: its AUC
+should be near 0.5 with a CI containing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from neuroface.classification import roc
+from neuroface.classification.forest import classify
+from neuroface.plotting import plt
+
+__all__ = [
+    "RUNGS",
+    "error_summary",
+    "feature_correlations",
+    "identity_aucs",
+    "ladder_figure",
+    "ladder_markdown",
+    "rung_aucs",
+]
+
+#: rung -> landmark source, bottom (most signal) to top.
+RUNGS = {"R0": "true3d_50fps", "R1": "true3d", "R2": "true2d", "R3": "finetuned", "R4": "pretrained"}
+
+
+def _auc_row(labels: np.ndarray, scores: np.ndarray, level: float) -> dict[str, float]:
+    labels = np.asarray(labels, int)
+    row = {"n_control": int((labels == 0).sum()), "n_disease": int((labels == 1).sum())}
+    if row["n_control"] and row["n_disease"]:
+        lo, hi = roc.auc_ci(labels, scores, level)
+        return {**row, "auc": roc.auc(labels, scores), "ci_low": lo, "ci_high": hi}
+    return {**row, "auc": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+
+
+def rung_aucs(probabilities: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """AUC [CI] per comparison, task and rung from per-participant probabilities (columns
+    comparison, task, source, label, probability; sources named as in :data:`RUNGS`)."""
+    rungs = {source: rung for rung, source in RUNGS.items()}
+    rows = []
+    for (comparison, task, source), t in probabilities.groupby(["comparison", "task", "source"], sort=False):
+        if source in rungs:
+            rows.append(
+                {
+                    "comparison": comparison,
+                    "task": task,
+                    "rung": rungs[source],
+                    "source": source,
+                    **_auc_row(t["label"], t["probability"], level),
+                }
+            )
+    return pd.DataFrame(rows).sort_values(["comparison", "task", "rung"], kind="stable", ignore_index=True)
+
+
+def feature_correlations(
+    tables: Mapping[str, pd.DataFrame], features: Sequence[str], comparison: str, task: str, reference: str = "R1"
+) -> pd.DataFrame:
+    """Pearson r of each feature with its ``reference``-rung value over the repetitions both rungs
+    measured (matched by recording and repetition number). ``tables``: rung -> feature table."""
+    ref = tables[reference].set_index(["recording_id", "repetition"])
+    rows = []
+    for rung, table in tables.items():
+        t = table.set_index(["recording_id", "repetition"])
+        common = t.index.intersection(ref.index)
+        for name in features:
+            a, b = t.loc[common, name].to_numpy(float), ref.loc[common, name].to_numpy(float)
+            ok = np.isfinite(a) & np.isfinite(b)
+            r = np.corrcoef(a[ok], b[ok])[0, 1] if ok.sum() > 2 and a[ok].std() > 0 and b[ok].std() > 0 else np.nan
+            rows.append(
+                {"comparison": comparison, "task": task, "rung": rung, "feature": name, "n": int(ok.sum()), "r": r}
+            )
+    return pd.DataFrame(rows)
+
+
+def error_summary(errors: pd.DataFrame) -> pd.DataFrame:
+    """Median over recordings of the per-recording bias and jitter, per rung, group and space.
+
+    ``errors``: rows (rung, recording_id, group, space ('2d px' or '3d mm'), bias, jitter)."""
+    return (
+        errors.groupby(["rung", "space", "group"], sort=True)[["bias", "jitter"]]
+        .median()
+        .reset_index()
+        .assign(n_recordings=errors.groupby(["rung", "space", "group"], sort=True).size().to_numpy())
+    )
+
+
+def identity_aucs(
+    identity: pd.DataFrame,
+    runs: Mapping[str, Sequence[str]],
+    participants_by_run: Mapping[str, Sequence[str]],
+    rf_params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """LOSO AUC [CI] of a random forest that sees only a participant's static identity.
+
+    ``identity``: one row per participant (participant_id, group, then numeric columns: one-hot
+    base face, appearance and camera parameters). ``runs``: comparison -> (disease group, ...);
+    ``participants_by_run``: the participants classified in each run. A confound-free cohort
+    gives AUCs whose CI contains 0.5.
+    """
+    columns = [c for c in identity.columns if c not in ("participant_id", "group")]
+    rows = []
+    for comparison, (disease, *_rest) in runs.items():
+        sub = identity[identity["participant_id"].isin(participants_by_run[comparison])].assign(repetition=1)
+        p = classify(sub, columns, disease, rf_params=rf_params, seed=seed)
+        row = _auc_row(p["label"], p["probability"], level)
+        rows.append({"comparison": comparison, **row, "ci_contains_half": bool(row["ci_low"] <= 0.5 <= row["ci_high"])})
+    return pd.DataFrame(rows)
+
+
+def ladder_markdown(aucs: pd.DataFrame, errors: pd.DataFrame, identity: pd.DataFrame, level: float = 0.95) -> str:
+    """The ladder as Markdown: AUC [CI] per run, task and rung; landmark errors per rung; the
+    identity-only check."""
+    rungs = list(RUNGS)
+    lines = [
+        f"AUC [{level:.0%} DeLong CI] per rung\n",
+        "| run | task | " + " | ".join(f"{r} {RUNGS[r]}" for r in rungs) + " |",
+        "|---|---|" + "---|" * len(rungs),
+    ]
+    for (comparison, task), t in aucs.groupby(["comparison", "task"], sort=False):
+        cells = []
+        for r in rungs:
+            row = t[t["rung"] == r]
+            cells.append(
+                "n/a"
+                if row.empty or np.isnan(row["auc"].iloc[0])
+                else f"{row['auc'].iloc[0]:.2f} [{row['ci_low'].iloc[0]:.2f}, {row['ci_high'].iloc[0]:.2f}]"
+            )
+        lines.append(f"| {comparison.replace('_', ' ')} | {task} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Landmark error per rung (median over recordings; bias = per-recording mean error, "
+        "jitter = RMS frame-to-frame remainder)\n",
+        "| rung | space | group | bias | jitter | recordings |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in errors.itertuples():
+        lines.append(f"| {r.rung} | {r.space} | {r.group} | {r.bias:.2f} | {r.jitter:.2f} | {r.n_recordings} |")
+    lines += [
+        "",
+        "Identity-only classifier (base face, appearance, camera distance, face size)\n",
+        f"| run | n (control/disease) | AUC [{level:.0%} CI] | CI contains 0.5 |",
+        "|---|---|---|---|",
+    ]
+    for r in identity.itertuples():
+        lines.append(
+            f"| {r.comparison.replace('_', ' ')} | {r.n_control}/{r.n_disease} | "
+            f"{r.auc:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}] | {'yes' if r.ci_contains_half else 'NO'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def ladder_figure(aucs: pd.DataFrame, errors: pd.DataFrame) -> plt.Figure:
+    """Left: AUC with CI per rung, one line per run and task. Right: 3D landmark bias and jitter
+    per rung (median over recordings, all groups)."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.0, 2.8), constrained_layout=True)
+    rungs = list(RUNGS)
+    x = np.arange(len(rungs))
+    keys = list(aucs.groupby(["comparison", "task"], sort=False).groups)
+    for k, (comparison, task) in enumerate(keys):
+        t = aucs[(aucs["comparison"] == comparison) & (aucs["task"] == task)].set_index("rung").reindex(rungs)
+        dx = (k - (len(keys) - 1) / 2) * 0.06
+        ls = "-" if k < len(keys) / 2 else "--"
+        ax.errorbar(
+            x + dx,
+            t["auc"],
+            yerr=[t["auc"] - t["ci_low"], t["ci_high"] - t["auc"]],
+            lw=1.0,
+            ls=ls,
+            marker="o",
+            ms=2.5,
+            capsize=1.5,
+            label=f"{comparison.replace('_', ' ')} {task}",
+        )
+    ax.axhline(0.5, color="0.6", lw=0.6, ls=":")
+    ax.set_xticks(x, [f"{r}\n{RUNGS[r]}" for r in rungs], fontsize=6)
+    ax.set_ylabel("AUC (LOSO) with CI")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=5, ncol=2, loc="lower left")
+    ax.set_title("A) signal per rung", loc="left")
+    e = errors[errors["space"] == "3d mm"].groupby("rung")[["bias", "jitter"]].median().reindex(rungs)
+    ax2.bar(x - 0.18, e["bias"], 0.36, label="bias (per recording)")
+    ax2.bar(x + 0.18, e["jitter"], 0.36, label="jitter (frame to frame)")
+    ax2.set_xticks(x, rungs)
+    ax2.set_ylabel("3D landmark error (mm)")
+    ax2.legend(fontsize=6)
+    ax2.set_title("B) landmark error per rung", loc="left")
+    return fig

@@ -1,0 +1,117 @@
+# The signal ladder (synthetic cohort only): where the disease signal goes between the motion
+# model and the models' landmarks. R0 true 3D at 50 fps, R1 true 3D at the recording's rate, R2
+# true 2D through the models' path (the fair ceiling), R3 fine-tuned, R4 pre-trained; plus an
+# identity-only classifier that checks the cohort for identity confounds.
+
+
+if SYNTHETIC:
+
+    rule ladder_true2d:
+        """R2: the true 2D landmarks through the models' path (median filter in time, depth
+        lookup, deprojection), for every classified recording."""
+        input:
+            bags=RECORDINGS.set_index("recording_id")
+            .loc[CLASSIFIED_RECORDINGS, "bag"]
+            .tolist(),
+            truth=expand(
+                f"{SYNTH_DIR}/truth/{{recording}}.npz", recording=CLASSIFIED_RECORDINGS
+            ),
+        output:
+            expand(
+                "results/landmarks3d/true2d/{recording}.parquet",
+                recording=CLASSIFIED_RECORDINGS,
+            ),
+        log:
+            "logs/ladder/true2d.log",
+        benchmark:
+            "benchmarks/ladder/true2d.tsv"
+        conda:
+            "../../envs/realsense.yaml"
+        params:
+            window_s=config["tracking"]["median_window"],
+            radius=config["tracking"]["depth_radius"],
+            tolerance_ms=config["realsense"]["pair_tolerance_ms"],
+            backend=config["realsense"]["backend"],
+        script:
+            "../scripts/ladder_true2d.py"
+
+    rule ladder_motion_features:
+        """R0: features of the true 3D motion sampled at 50 fps, cut at the true repetitions."""
+        output:
+            tables=[feature_table("true3d_50fps", t, s) for t, s in FEATURE_KEYS],
+            dropped="results/features/true3d_50fps/dropped.tsv",
+        log:
+            "logs/features/true3d_50fps.log",
+        benchmark:
+            "benchmarks/features/true3d_50fps.tsv"
+        conda:
+            "../../envs/realsense.yaml"
+        params:
+            synthetic=config["synthetic"],
+            feature_keys=FEATURE_KEYS,
+            sets=FEATURE_SETS,
+            recordings=classified_recordings(),
+            max_gap_frames=config["features"]["max_gap_frames"],
+            max_missing_fraction=config["features"]["max_missing_fraction"],
+        script:
+            "../scripts/ladder_motion_features.py"
+
+    rule ladder:
+        """The signal ladder: AUC [CI] per rung, feature correlations with R1, landmark bias and
+        jitter per rung, and the identity-only check; a table and a figure."""
+        input:
+            probabilities=expand(
+                "results/classification/{comparison}/{task}.tsv",
+                comparison=RUNS,
+                task=CLASSIFICATION_TASKS,
+            ),
+            features=[
+                feature_table(source, t, s)
+                for source in (*SOURCES, "true3d_50fps")
+                for t, s in FEATURE_KEYS
+            ],
+            tracks=expand(
+                "results/tracks/{model}/{recording}.smoothed.parquet",
+                model=MODELS,
+                recording=CLASSIFIED_RECORDINGS,
+            ),
+            points3d=expand(
+                "results/landmarks3d/{source}/{recording}.parquet",
+                source=(*MODELS, "true2d"),
+                recording=CLASSIFIED_RECORDINGS,
+            ),
+            truth=expand(
+                f"{SYNTH_DIR}/truth/{{recording}}.npz", recording=CLASSIFIED_RECORDINGS
+            ),
+        output:
+            aucs="results/ladder/auc.tsv",
+            correlations="results/ladder/feature_correlation.tsv",
+            errors="results/ladder/landmark_error.tsv",
+            identity="results/ladder/identity.tsv",
+            md=report(
+                "results/tables/ladder.md",
+                category="Tables",
+                caption="../report/ladder.rst",
+            ),
+            pdf="results/figures/ladder.pdf",
+            png="results/figures/ladder.png",
+        log:
+            "logs/ladder/ladder.log",
+        benchmark:
+            "benchmarks/ladder/ladder.tsv"
+        conda:
+            "../../envs/ladder.yaml"
+        params:
+            synthetic=config["synthetic"],
+            runs=RUNS,
+            sets=FEATURE_SETS,
+            feature_keys=FEATURE_KEYS,
+            sources=(*SOURCES, "true3d_50fps"),
+            models=MODELS,
+            window_s=config["tracking"]["median_window"],
+            recordings=classified_recordings(),
+            random_forest=config["classification"]["random_forest"],
+            seed=config["classification"]["seed"],
+            level=config["classification"]["ci_level"],
+        script:
+            "../scripts/ladder.py"
