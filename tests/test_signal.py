@@ -291,7 +291,7 @@ def test_ladder_rule_script_runs_on_every_source(tmp_path, monkeypatch):
             tab.to_csv(path, sep="\t", index=False)
             feat.append(path)
     probs = []
-    for c, (dis, s) in main["classification"]["runs"].items():
+    for c, (dis, _set) in main["classification"]["runs"].items():
         for t in ("BBP", "OPEN", "SPREAD"):
             pp = recs[(recs.task == t) & recs.group.isin(["HC", dis])].drop_duplicates("participant_id")
             rows = [
