@@ -44,7 +44,10 @@ def test_dry_run_plans_the_default_dag(workdir):
         ("track_landmarks", 102),  # 102 classification recordings, both models per job
         ("reconstruct_3d", 102),  # both models per recording
         ("tracking_accuracy", 1),
-        ("features", 3),  # pretrained, finetuned, truth
+        ("features", 4),  # pretrained, finetuned, true3d (R1), true2d (R2)
+        ("ladder_true2d", 1),
+        ("ladder_motion_features", 1),
+        ("ladder", 1),
         ("exclusions", 1),
         ("classify", 6),  # {HC vs PS, HC vs ALS} x {BBP, OPEN, SPREAD}, every source in each
         ("table_ii", 1),
