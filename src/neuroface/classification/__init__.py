@@ -3,7 +3,8 @@ forests per run and task, ROC analysis with DeLong's intervals and tests, Table 
 
 Modules: :mod:`~neuroface.classification.forest` (LOSO forests), :mod:`~neuroface.classification.roc`
 (AUC, DeLong), :mod:`~neuroface.classification.evaluation` (Table II),
-:mod:`~neuroface.classification.figures` (Figs. 3-4).
+:mod:`~neuroface.classification.figures` (Figs. 3-4), :mod:`~neuroface.classification.ladder` (the signal
+ladder's tables and figure, rule file ``ladder.smk``).
 """
 
-__all__ = ["evaluation", "figures", "forest", "roc"]
+__all__ = ["evaluation", "figures", "forest", "ladder", "roc"]
