@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,7 +31,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from neuroface.fan.model import FAN, FANConfig
 from neuroface.fan.predict import LandmarkPredictor
 from neuroface.fan.train import Augmentation, Sample, TrainingConfig, train
-from neuroface.fan.weights import FAN4_FILE
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmark_tracking import face_alignment_with  # noqa: E402  (tools/ holds the shared loader)
 
 #: Dense fp16/bf16 tensor-core peaks (TFLOP/s, without sparsity) from the vendors' data sheets.
 PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A40": 150.0, "V100": 125.0}
@@ -84,20 +85,7 @@ def main() -> None:
     images = [images[k % len(images)] for k in range(frames_n)]
     boxes = np.tile(np.array([[220.0, 120, 420, 340]]), (frames_n, 1))
 
-    import face_alignment
-
-    with tempfile.TemporaryDirectory() as home:
-        os.environ["TORCH_HOME"] = home
-        cache = Path(torch.hub.get_dir()) / "checkpoints"
-        cache.mkdir(parents=True)
-        torch.save(model.state_dict(), cache / FAN4_FILE)
-        fa = face_alignment.FaceAlignment(
-            face_alignment.LandmarksType.TWO_D,
-            device=args.device,
-            flip_input=False,
-            face_detector="folder",
-            compile=args.fa_compile,
-        )
+    fa = face_alignment_with(model, args.device, compile=args.fa_compile)
     fa_n = min(frames_n, 128 if cuda else frames_n)
     fa.get_landmarks_from_image(images[0], detected_faces=[boxes[0]])
     elapsed, _ = timed(

@@ -98,6 +98,26 @@ def compare_candidates(model, crops: np.ndarray, boxes: np.ndarray, fa, fa_fps: 
     print(f"(vs FA: against get_landmarks_from_image at {fa_fps:.2f} frames/s; differences against our eager fp32)")
 
 
+def face_alignment_with(model: torch.nn.Module, device: str, compile: bool = False):
+    """face-alignment's ``FaceAlignment`` (2D, no flip, boxes given) holding ``model``'s weights, loaded
+    through face-alignment's own code path: the state_dict is saved as 2DFAN-4 in a temporary torch.hub
+    cache that face-alignment reads."""
+    import face_alignment
+
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["TORCH_HOME"] = home
+        cache = Path(torch.hub.get_dir()) / "checkpoints"
+        cache.mkdir(parents=True)
+        torch.save(model.state_dict(), cache / FAN4_FILE)
+        return face_alignment.FaceAlignment(
+            face_alignment.LandmarksType.TWO_D,
+            device=device,
+            flip_input=False,
+            face_detector="folder",
+            compile=compile,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bag")
@@ -140,20 +160,7 @@ def main() -> None:
     boxes = np.stack([landmark_box(p) for p in LandmarkPredictor(model, args.device).predict(frames, boxes)[0]])
 
     # face-alignment, loading the same weights through its own code path (torch.hub cache)
-    import face_alignment
-
-    with tempfile.TemporaryDirectory() as home:
-        os.environ["TORCH_HOME"] = home
-        cache = Path(torch.hub.get_dir()) / "checkpoints"
-        cache.mkdir(parents=True)
-        torch.save(model.state_dict(), cache / FAN4_FILE)
-        fa = face_alignment.FaceAlignment(
-            face_alignment.LandmarksType.TWO_D,
-            device=args.device,
-            flip_input=False,
-            face_detector="folder",
-            compile=False,
-        )
+    fa = face_alignment_with(model, args.device)
     fa.get_landmarks_from_image(frames[0], detected_faces=[boxes[0]])  # warm-up
     start = time.perf_counter()
     theirs = np.stack(
