@@ -200,15 +200,6 @@ def participant_recordings(wildcards):
     return dict(zip(rows["recording_id"], rows["bag"], strict=True))
 
 
-def model_weights(wildcards):
-    """Weights file of the model named by the ``model`` wildcard."""
-    return (
-        PRETRAINED_WEIGHTS
-        if wildcards.model == "pretrained"
-        else "results/fan/finetuned.pth"
-    )
-
-
 def feature_tracks(wildcards):
     """3D landmarks of every classified recording from one source (a model, or the truth)."""
     if wildcards.source == "true3d":
