@@ -236,5 +236,9 @@ def final_outputs():
         ),
     ]
     if SYNTHETIC:
-        outputs += ["results/tracking/accuracy.tsv", "results/tables/ladder.md", "results/figures/ladder.pdf"]
+        outputs += [
+            "results/tracking/accuracy.tsv",
+            "results/tables/ladder.md",
+            "results/figures/ladder.pdf",
+        ]
     return outputs

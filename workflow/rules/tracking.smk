@@ -4,7 +4,8 @@
 
 rule track_landmarks:
     """FAN landmarks in every colour frame of one recording with each model (one pass over the
-    bag: detect, then track), and their median filter over tracking.median_window seconds."""
+    bag: detect, then track), and their median filter over tracking.median_window seconds.
+    """
     input:
         bag=recording_bag,
         pretrained=PRETRAINED_WEIGHTS,
