@@ -24,7 +24,7 @@ def scheduler_gpus(device: str) -> int:
     1 for ``cuda``; for ``auto``, 1 only when a GPU is visible to the process building the DAG
     (a workstation with a GPU; not a SLURM login node, where ``cuda`` must be set explicitly);
     0 for ``cpu``. Jobs that will run on the CPU thus never hold a GPU nor queue behind one."""
-    return int(resolve_device(device) == "cuda")
+    return int(torch.device(resolve_device(device)).type == "cuda")  # cuda, cuda:1, ... alike
 
 
 def inference_dtype(device: str, mixed_precision: bool = True) -> torch.dtype | None:
