@@ -45,7 +45,8 @@ if RELABELLED:
             "../../envs/realsense.yaml"
         params:
             directory=RELABELLED,
-            recording_ids=RECORDING_IDS,
+            # recording id -> participant id (participants come from the recordings table)
+            owners=dict(zip(RECORDINGS["recording_id"], RECORDINGS["participant_id"])),
         script:
             "../scripts/outliers_merge.py"
 

@@ -10,7 +10,7 @@ snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
 frames = pd.concat([pd.read_csv(f, sep="\t") for f in snakemake.input.frames], ignore_index=True)
 relabelled = read_relabelled(
-    snakemake.params.directory, snakemake.params.recording_ids, frames.groupby("recording_id").size().to_dict()
+    snakemake.params.directory, snakemake.params.owners, frames.groupby("recording_id").size().to_dict()
 )
 merged, replaced = merge_relabelled(pd.read_parquet(snakemake.input.annotations), relabelled)
 for row in replaced.itertuples(index=False):

@@ -83,11 +83,11 @@ def copy_annotated_frames(
     return count
 
 
-def read_relabelled(directory: str | Path, recording_ids: list[str], n_frames: Mapping[str, int]) -> pd.DataFrame:
+def read_relabelled(directory: str | Path, owners: Mapping[str, str], n_frames: Mapping[str, int]) -> pd.DataFrame:
     """Corrected annotation files (``<recording>.txt`` in ``directory``, as the outliers target
     exports them), read and checked exactly as the cohort's ``Landmarks_gt``: same reader, errors
-    naming file and line, frames within the recording."""
-    recordings = pd.DataFrame({"recording_id": list(recording_ids)})
+    naming file and line, frames within the recording. ``owners``: recording id -> participant id."""
+    recordings = pd.DataFrame({"recording_id": list(owners), "participant_id": list(owners.values())})
     relabelled = tables.read_annotation_dir(directory, recordings)
     for recording_id, part in relabelled.groupby("recording_id"):
         tables.check_annotations_within(part, n_frames[recording_id], part["source"].iloc[0])
