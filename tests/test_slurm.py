@@ -39,6 +39,11 @@ def profile(name: str) -> dict:
     return yaml.safe_load((PROFILES / name / "config.yaml").read_text())
 
 
+def plan(workdir: Path, name: str) -> str:
+    """The log of a dry run of ``workdir``'s config through profile ``name``."""
+    return snakemake(workdir, "--profile", str(PROFILES / name), "-n", log_name="dry-run.log", cores=None, timeout=300)
+
+
 def resource_settings(settings: dict) -> list[dict]:
     """The profile's default-resources and each of its set-resources."""
     return [settings.get("default-resources") or {}, *(settings.get("set-resources") or {}).values()]
@@ -52,15 +57,7 @@ def test_slurm_profile_plans_the_tiny_config_with_resources_for_every_job(tmp_pa
     extra = [r.get("slurm_extra", "") for r in resource_settings(settings)]
     assert not [e for e in extra if re.search(r"gpu|gres", str(e))], extra
 
-    log = snakemake(
-        new_workdir(tmp_path),
-        "--profile",
-        str(PROFILES / "slurm"),
-        "-n",
-        log_name="dry-run.log",
-        cores=None,
-        timeout=300,
-    )
+    log = plan(new_workdir(tmp_path), "slurm")
     jobs = [j for j in logged_jobs(log) if not j.local]
     rules = {j.rule for j in jobs}
     assert CNN_RULES <= rules, rules
@@ -82,9 +79,7 @@ def test_slurm_profile_requests_gpus_only_for_fan_rules_on_cuda(tmp_path, device
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["fan"]["device"] = device
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    log = snakemake(
-        workdir, "--profile", str(PROFILES / "slurm"), "-n", log_name="dry-run.log", cores=None, timeout=300
-    )
+    log = plan(workdir, "slurm")
     jobs = [j for j in logged_jobs(log) if not j.local]
     assert CNN_RULES <= {j.rule for j in jobs}
     for job in jobs:
@@ -94,15 +89,7 @@ def test_slurm_profile_requests_gpus_only_for_fan_rules_on_cuda(tmp_path, device
 
 def test_local_profile_plans_the_tiny_config(tmp_path):
     assert profile("local")["resources"]["gpu"] == 1
-    snakemake(
-        new_workdir(tmp_path),
-        "--profile",
-        str(PROFILES / "local"),
-        "-n",
-        log_name="dry-run.log",
-        cores=None,
-        timeout=300,
-    )
+    plan(new_workdir(tmp_path), "local")
 
 
 GPU_SNAKEFILE = """
