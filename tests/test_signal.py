@@ -228,7 +228,7 @@ def test_generic_groups_switch_puts_patient_movements_into_the_corpus():
     def corner_drop(groups, k):
         rng = np.random.default_rng(k)
         identity = sample_identity(rng, "F")
-        head, _ = _random_expression(rng, identity, groups)
+        head, _, _ = _random_expression(rng, identity, groups)
         neutral = identity.landmarks
         return abs((head[48, 1] - neutral[48, 1]) - (head[54, 1] - neutral[54, 1]))
 

@@ -1,5 +1,7 @@
-"""Make the in-repo package importable from rule scripts (also inside per-rule conda envs), and
-report bad input as one line on the console (the traceback goes to the rule's log)."""
+"""Make the in-repo package importable from rule scripts (also inside per-rule conda envs), report bad
+input as one line on the console (the traceback goes to the rule's log), and hold the native thread pools
+(OpenCV, BLAS/OpenMP) to the job's ``threads``: ``snakemake --cores 8`` on a 2-core machine then runs
+8 single-threaded jobs, not 8 jobs that each start a thread per core."""
 
 import sys
 from pathlib import Path
@@ -9,3 +11,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 from neuroface.errors import report_input_errors  # noqa: E402
 
 report_input_errors()
+
+_job = getattr(sys.modules.get("__main__"), "snakemake", None)  # the object Snakemake gives the script
+if _job is not None:
+    try:  # not every rule's environment has OpenCV or scikit-learn's threadpoolctl
+        import cv2
+
+        cv2.setNumThreads(int(_job.threads))
+    except ImportError:
+        pass
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(int(_job.threads))
+    except ImportError:
+        pass

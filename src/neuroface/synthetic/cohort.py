@@ -76,6 +76,7 @@ class CohortPlan:
     participants: pd.DataFrame = field(repr=False)
     recordings: pd.DataFrame = field(repr=False)
     disease: dict[str, float] = field(default_factory=dict)  # DiseaseModel overrides
+    clinical_signs: bool = True  # patients' visible signs painted on their faces (synthetic.signs)
 
 
 def scale_from_config(cfg: dict[str, Any]) -> Scale:
@@ -137,4 +138,6 @@ def plan_cohort(cfg: dict[str, Any]) -> CohortPlan:
                 recs.append((rid, pid, task, f"bags/{rid}.bag", turned_tasks.get(i) != task))
     participants = pd.DataFrame(people, columns=["participant_id", "group", "sex", "age", "consent_share"])
     recordings = pd.DataFrame(recs, columns=["recording_id", "participant_id", "task", "bag", "faces_camera"])
-    return CohortPlan(scale, seed, participants, recordings, dict(cfg.get("disease") or {}))
+    return CohortPlan(
+        scale, seed, participants, recordings, dict(cfg.get("disease") or {}), bool(cfg.get("clinical_signs", True))
+    )

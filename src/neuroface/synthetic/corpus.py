@@ -26,8 +26,9 @@ from neuroface.realsense import geometry
 from neuroface.synthetic.cohort import sub_seed
 from neuroface.synthetic.face3d import sample_identity
 from neuroface.synthetic.generate import sample_rig
-from neuroface.synthetic.motion import DiseaseModel, simulate
+from neuroface.synthetic.motion import DiseaseModel, DiseaseParams, simulate
 from neuroface.synthetic.photo import GENERIC_LOOKS, FaceRenderer, load_base_faces
+from neuroface.synthetic.signs import SignsModel
 
 log = logging.getLogger(__name__)
 
@@ -57,20 +58,22 @@ def convention_shift(points: np.ndarray) -> np.ndarray:
 
 def _random_expression(
     rng: np.random.Generator, identity: object, groups: Sequence[str] = ("HC",), disease: DiseaseModel | None = None
-) -> tuple[np.ndarray, float]:
-    """Head-frame landmarks ``(68, 3)`` of a face mid-task, and a yaw-free camera distance.
+) -> tuple[np.ndarray, float, DiseaseParams]:
+    """Head-frame landmarks ``(68, 3)`` of a face mid-task, a yaw-free camera distance, and the face's
+    movement parameters.
 
     ``groups``: whose movements the corpus's faces make. The default, healthy faces only, is the
     domain gap of real pre-training data (300-W and its kind hold no facial palsy, no bulbar
     weakness): the cohort's patients droop at rest and move less, and more on one side, than any
     face the pre-trained model saw. ``("HC", "PS", "ALS")`` closes the gap (the control): the
-    corpus's faces then move as the cohort's groups do, in equal shares.
+    corpus's faces then move as the cohort's groups do, in equal shares, and show their visible
+    signs (:mod:`neuroface.synthetic.signs`) as often.
     """
     task = str(rng.choice(["BBP", "OPEN", "SPREAD", "REST"]))
     group = "HC" if tuple(groups) == ("HC",) else str(rng.choice(list(groups)))
     params = (disease or DiseaseModel()).sample(group, rng)
     traj = simulate(identity, params, task, fps=15.0, n_repetitions=1, rng=rng, duration_s=2.0)
-    return traj.head[int(rng.integers(len(traj.head)))], float(rng.uniform(300, 900))
+    return traj.head[int(rng.integers(len(traj.head)))], float(rng.uniform(300, 900)), params
 
 
 def _pose(rng: np.random.Generator) -> np.ndarray:
@@ -105,12 +108,15 @@ def make_corpus(
         for k in tqdm(range(n_images), desc="generic corpus", disable=not progress, mininterval=5):
             rng = np.random.default_rng(sub_seed(seed, "generic", k))
             identity = sample_identity(rng, str(rng.choice(["F", "M"])))
-            head, distance = _random_expression(rng, identity, groups, disease)
+            head, distance, params = _random_expression(rng, identity, groups, disease)
             rig = sample_rig(rng)
             cam = head @ _pose(rng).T + np.array([rng.normal(0, 40), rng.normal(0, 30), distance])
             pts = geometry.project(cam / 1000.0, rig.color).astype(np.float64)
             appearance = GENERIC_LOOKS.sample(rng)
-            image = FaceRenderer(bases[int(rng.integers(len(bases)))], appearance).render(pts, rng)
+            base = bases[int(rng.integers(len(bases)))]
+            # the signs' own stream, drawn for patients' faces only: the healthy corpus is unchanged by them
+            signs = SignsModel().sample(params, np.random.default_rng(sub_seed(seed, "generic signs", k)))
+            image = FaceRenderer(base, appearance, signs=signs if signs.any else None).render(pts, rng)
             lo, hi = pts.min(axis=0), pts.max(axis=0)
             side = float((hi - lo).max() * rng.uniform(1.5, 2.1))
             centre = (lo + hi) / 2 + rng.normal(0, 0.06 * side, 2)

@@ -29,7 +29,8 @@ from neuroface.synthetic import depth as depth_render
 from neuroface.synthetic.cohort import CohortPlan, sub_seed
 from neuroface.synthetic.face3d import sample_identity
 from neuroface.synthetic.motion import DiseaseModel, Trajectory, simulate
-from neuroface.synthetic.photo import COHORT_LOOKS, Appearance, FaceRenderer, load_base_faces
+from neuroface.synthetic.photo import COHORT_LOOKS, Appearance, FaceRenderer, blend_base_faces, load_base_faces
+from neuroface.synthetic.signs import ClinicalSigns, SignsModel
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ class Participant:
     distance_mm: float
     base_face: int = 0
     appearance: Appearance | None = None
+    signs: ClinicalSigns | None = None  # visible clinical signs painted on the face (None: none)
+    texture: tuple[int, float] = (0, 0.0)  # second base photograph mixed into the face, and its weight
 
 
 def base_face_assignment(plan: CohortPlan, n_bases: int | None = None) -> dict[str, int]:
@@ -138,8 +141,29 @@ def participant(plan: CohortPlan, participant_id: str, render: bool = True) -> P
     disease = DiseaseModel(**plan.disease).sample(str(row["group"]), rng)
     rig = sample_rig(rng)
     distance = float(rng.uniform(320, 580))
-    renderer = FaceRenderer(load_base_faces(include_mirrored=True)[base], appearance) if render else None
-    return Participant(participant_id, str(row["group"]), rig, renderer, identity, disease, distance, base, appearance)
+    # the signs' own stream: switching them off changes nothing else
+    signs = SignsModel().sample(disease, np.random.default_rng(sub_seed(plan.seed, "signs", participant_id)))
+    signs = signs if plan.clinical_signs and signs.any else None
+    texture = texture_mix(plan, participant_id, base)
+    renderer = None
+    if render:
+        bases = load_base_faces(include_mirrored=True)
+        face = blend_base_faces(bases[base], bases[texture[0]], texture[1])
+        renderer = FaceRenderer(face, appearance, signs=signs)
+    return Participant(
+        participant_id, str(row["group"]), rig, renderer, identity, disease, distance, base, appearance, signs, texture
+    )
+
+
+def texture_mix(plan: CohortPlan, participant_id: str, base: int) -> tuple[int, float]:
+    """The second photograph mixed into a participant's face, and its weight (up to one half: the base
+    photograph still dominates): the other photograph, mirrored or not, at random, from the texture's own
+    stream. With a 3D face shape of its own (:func:`sample_identity`), skin tone and lighting, every
+    participant then has a face of their own rather than one of four."""
+    rng = np.random.default_rng(sub_seed(plan.seed, "texture", participant_id))
+    n_photos = len(load_base_faces(include_mirrored=False))
+    other = (base % n_photos + 1 + int(rng.integers(n_photos - 1))) % n_photos
+    return other + n_photos * int(rng.integers(2)), float(rng.uniform(0.0, 0.5))
 
 
 def _recording_motion(
@@ -319,10 +343,11 @@ def write_labels(
 
 
 def identity_table(plan: CohortPlan) -> pd.DataFrame:
-    """Per participant the static identity a face carries into every frame, nothing that moves:
-    the base photograph (one-hot), skin tone, lighting, sensor noise, camera distance and model,
-    and face size. For the identity-only classifier of the signal ladder (columns participant_id,
-    group, then numbers)."""
+    """Per participant the static identity a face carries into every frame, nothing that moves: the
+    base photograph (one-hot), the second photograph's weight in the face (per photograph), skin tone,
+    lighting, sensor noise, camera distance and model, and face size. For the identity-only classifier
+    of the signal ladder (columns participant_id, group, then numbers). The clinical signs are not
+    identity: they are the disease's, and switched off by ``synthetic.clinical_signs``."""
     n_bases = len(load_base_faces(include_mirrored=True))
     rows = []
     for pid in plan.participants["participant_id"]:
@@ -333,6 +358,7 @@ def identity_table(plan: CohortPlan) -> pd.DataFrame:
                 "participant_id": who.participant_id,
                 "group": who.group,
                 **{f"base_face_{k}": float(who.base_face == k) for k in range(n_bases)},
+                **{f"mixed_face_{k}": who.texture[1] * (who.texture[0] == k) for k in range(n_bases)},
                 **{f"skin_gain_{c}": g for c, g in zip("rgb", app.skin_gain, strict=True)},
                 "brightness": app.brightness,
                 "light_x": app.light_strength * np.cos(app.light_angle),

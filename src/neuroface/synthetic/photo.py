@@ -32,6 +32,7 @@ from neuroface.landmarks import (
     N_LANDMARKS,
     flip_points,
 )
+from neuroface.synthetic.signs import ClinicalSigns, paint_signs
 
 _DATA = Path(__file__).with_name("data") / "base_faces.json"
 
@@ -172,6 +173,33 @@ GENERIC_LOOKS = AppearanceRanges(
 )
 
 
+def blend_base_faces(primary: BaseFace, secondary: BaseFace, weight: float) -> BaseFace:
+    """A new identity between two photographs: ``secondary``'s face, warped onto ``primary``'s landmarks,
+    mixed into ``primary``'s face (brows to chin) with ``weight`` in [0, 1]; hair, outline, landmarks and
+    the teeth between the inner lips stay ``primary``'s (two mouths' teeth would ghost)."""
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"weight must be in [0, 1], got {weight}")
+    points = np.asarray(primary.landmarks, np.float64)
+    shape = primary.image.shape[:2]
+    warped = FaceRenderer(secondary, Appearance(noise_sigma=0.0), out_shape=shape).render(points)
+    _, _, fh, _, _ = _face_frame(points)
+    face = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(face, fixed_point(cv2.convexHull(points[:27].astype(np.float32))[:, 0]), 255, shift=SHIFT)
+    face = cv2.erode(face, np.ones((3, 3), np.uint8), iterations=max(1, int(0.03 * fh)))
+    mouth = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mouth, [fixed_point(points[list(INNER_LIPS)])], 255, cv2.LINE_AA, shift=SHIFT)
+    mask = cv2.GaussianBlur(face.astype(np.float32) / 255, (0, 0), 0.04 * fh)
+    mask *= 1.0 - cv2.GaussianBlur(mouth.astype(np.float32) / 255, (0, 0), 0.01 * fh)
+    image = primary.image.astype(np.float32)
+    image += (weight * mask)[..., None] * (warped.astype(np.float32) - image)
+    return BaseFace(
+        name=f"{primary.name}+{weight:.2f}*{secondary.name}",
+        image=_readonly(np.clip(np.round(image), 0, 255).astype(np.uint8)),
+        landmarks=primary.landmarks,
+        head_outline=primary.head_outline,
+    )
+
+
 def fit_similarity(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """Least-squares similarity ``dst ~ s * R @ src + t`` (Umeyama); ``(N, 2)`` each.
 
@@ -266,7 +294,8 @@ def _force_edges(tri: np.ndarray, pts: np.ndarray, edges: list[tuple[int, int]])
 
 
 class FaceRenderer:
-    """Render one base face with one appearance onto target landmarks, ``out_shape = (H, W)``."""
+    """Render one base face with one appearance (and a patient's visible ``signs``, if any) onto
+    target landmarks, ``out_shape = (H, W)``."""
 
     #: Neck alpha fades out between these distances below the chin (face heights).
     NECK_FADE = (0.2, 0.55)
@@ -277,9 +306,16 @@ class FaceRenderer:
     #: Cavity fully dark once the inner-lip gap exceeds the base's by this (inter-ocular units).
     OPEN_RAMP = 0.06
 
-    def __init__(self, base: BaseFace, appearance: Appearance, out_shape: tuple[int, int] = (480, 640)) -> None:
+    def __init__(
+        self,
+        base: BaseFace,
+        appearance: Appearance,
+        out_shape: tuple[int, int] = (480, 640),
+        signs: ClinicalSigns | None = None,
+    ) -> None:
         self.base = base
         self.appearance = appearance
+        self.signs = signs
         self.out_shape = (int(out_shape[0]), int(out_shape[1]))
         lm = np.asarray(base.landmarks, dtype=np.float64)
         if lm.shape != (N_LANDMARKS, 2):
@@ -288,6 +324,8 @@ class FaceRenderer:
         self._iod, self._fw, self._fh, _, ey = _face_frame(lm)
         self._alpha = self._alpha_map(ey)  # (Hb, Wb) uint8
         self._src = self._lit_image()  # (Hb, Wb, 3) uint8
+        if signs is not None:  # painted on the texture: they move with the face
+            self._src = paint_signs(self._src, lm, signs)
         self._extra = self._extra_points(self._alpha, ey)
         self._ctrl = np.vstack([lm, self._extra])
         dist2 = ((self._extra[:, None, :] - lm[None]) ** 2).sum(-1)
