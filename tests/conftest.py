@@ -1,5 +1,6 @@
 """Shared fixtures: small RealSense recordings written by the project's own writer; librealsense
-(``pyrealsense2``); and the one rule for tests that need a system package.
+(``pyrealsense2``); the session's one run of the tiny workflow config (``tiny``); and the one rule for
+tests that need a system package.
 
 A test that needs a Debian package that is not installed (``libusb-1.0-0`` for pyrealsense2; Slurm
 and munge for the one-node cluster of ``test_slurm.py``) skips with a reason naming the package, so
@@ -10,9 +11,10 @@ nothing is silently skipped where it must run.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
@@ -124,3 +126,40 @@ def reference_bag() -> Path:
     if not REFERENCE_BAG.is_file():
         pytest.skip(f"librealsense reference recording not found at {REFERENCE_BAG}")
     return REFERENCE_BAG
+
+
+#: ``NEUROFACE_TINY_RUN=<dir>`` makes ``tiny`` reuse a finished tiny run made with this code (development).
+TINY_RUN = "NEUROFACE_TINY_RUN"
+TINY_RUN_TIMEOUT_S = 1800  # a whole tiny run, on a loaded machine
+
+
+def _result_digests(workdir: Path) -> dict[str, str]:
+    root = workdir / "results"
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> Iterator[Path]:
+    """The tiny synthetic config (``tests/configs/tiny.yaml``) run to the end, once per session: the source of
+    the lab cohorts (test_lab_data), the uninterrupted reference run (test_reliability), and the finished run
+    the relabelling loop (test_outliers) and the SLURM run (test_slurm) start from. Tests read it or copy it
+    (``workflow_runs.copy_run``), never change it: teardown fails if a file under its ``results/`` changed.
+
+    ``NEUROFACE_TINY_RUN=<dir>`` reuses a tiny run made with this code (development; CI makes its own)."""
+    from workflow_runs import new_workdir, run  # workflow_runs imports this module
+
+    if os.environ.get(TINY_RUN):
+        workdir = Path(os.environ[TINY_RUN])
+    else:
+        workdir = new_workdir(tmp_path_factory.mktemp("tiny"))
+        job = run(workdir, timeout=TINY_RUN_TIMEOUT_S)
+        assert job.proc.returncode == 0, job.tail()
+    before = _result_digests(workdir)
+    yield workdir
+    after = _result_digests(workdir)
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    assert not changed, f"tests changed the shared tiny run {workdir}: results/{', results/'.join(changed)}"

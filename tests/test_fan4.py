@@ -1,11 +1,14 @@
 """The study's architecture end to end: tests/configs/fan4.yaml (tiny cohort, FAN-4 at 256 px) with
 pre-trained weights in 2DFAN-4's format, made here from face-alignment's own ``FAN(4)`` class,
 through the whole DAG: fine-tuning of the last stack, Table III, tracking at 64x64 heatmaps, 3D,
-features, forests (Table II). Minutes on two CPU cores."""
+features, forests (Table II). The cohort's files up to the FAN stage (recordings, checked inputs,
+annotated frames, split: the same synthetic and input settings as tiny.yaml) come from the session's
+tiny run; every later result is made here. Minutes on two CPU cores."""
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +18,21 @@ import torch
 import yaml
 
 from conftest import REPO
+from workflow_runs import copy_run
 
 CONFIG = REPO / "tests" / "configs" / "fan4.yaml"
+#: The tiny run's results from before the FAN stage, by folder: what this run starts from.
+BEFORE_FAN = {"results": {"synthetic", "inputs", "fan"}, "results/fan": {"frames", "split.tsv"}}
+
+
+def before_the_fan_stage(tiny: Path, workdir: Path) -> Path:
+    """A copy of the tiny run (Snakemake's metadata included) without any result of the FAN stage or later."""
+    copy_run(tiny, workdir)
+    for folder, kept in BEFORE_FAN.items():
+        for path in (workdir / folder).iterdir():
+            if path.name not in kept:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return workdir
 
 
 def make_2dfan4_format_weights(path: Path, seed: int = 2024) -> str:
@@ -30,20 +46,21 @@ def make_2dfan4_format_weights(path: Path, seed: int = 2024) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_fan4_runs_the_whole_workflow(tmp_path):
+def test_fan4_runs_the_whole_workflow(tiny, tmp_path):
+    workdir = before_the_fan_stage(tiny, tmp_path / "run")
     config = yaml.safe_load(CONFIG.read_text())
-    made = tmp_path / "weights.pth"
+    made = workdir / "weights.pth"
     digest = make_2dfan4_format_weights(made)
     # named as face-alignment names 2DFAN-4 (hash prefix in the name), and pinned in the config: the
     # file is checked both ways before any job (the bytes depend on torch's initialisation, so the
     # test pins what it made rather than a constant)
-    weights = made.rename(tmp_path / f"2DFAN4-{digest[:10]}.pth")
+    weights = made.rename(workdir / f"2DFAN4-{digest[:10]}.pth")
     config["fan"]["pretrained"].update(path=weights.name, sha256=digest)
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path), "--cores", "2"]
-    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2"]
+    result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    results = tmp_path / "results"
+    results = workdir / "results"
 
     # fine-tuning changed the last stack only, from face-alignment's FAN(4) layout
     pre = torch.load(weights, weights_only=True)

@@ -1,8 +1,8 @@
 """The lab's data: lab-style cohorts (``cohort.source: files``) derived from one tiny synthetic run.
 
-One run of the tiny config (``tests/configs/tiny.yaml``, session fixture ``tiny``) provides NeuroFace-style
-tables, ``.bag`` recordings, labels and a pre-trained FAN. From its files each test writes a lab cohort the way a
-lab would hand it over, one change at a time, and runs the workflow on it:
+One run of the tiny config (``tests/configs/tiny.yaml``, conftest's session fixture ``tiny``) provides
+NeuroFace-style tables, ``.bag`` recordings, labels and a pre-trained FAN. From its files each test writes a lab
+cohort the way a lab would hand it over, one change at a time, and runs the workflow on it:
 
 * **relabelled** (run to the end, once): participant ids with ``_`` (``lab_01_p``), recording ids without a
   participant prefix (``rec001``), with dots (``rec002.v2``) and dashes (``rec003-take-2``), annotation files named
@@ -37,25 +37,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from workflow_runs import REPO, TINY_CONFIG, Run, new_workdir, run, stray_files
+from workflow_runs import REPO, TINY_CONFIG, Run, run, stray_files
 
 RUN_TIMEOUT_S = 1800  # a whole tiny run, on a loaded machine
 #: Rules that must never start on bad input (the CNN stage and what feeds it).
 EXPENSIVE_RULES = frozenset({"annotated_frames", "finetune_fan", "landmark_accuracy", "track_landmarks"})
 MODELS = ("pretrained", "finetuned")
-
-
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> Path:
-    """The tiny synthetic config run to the end: the source of every lab cohort and the reference results.
-
-    ``NEUROFACE_TINY_RUN=<dir>`` reuses a tiny run made with this code (development; CI makes its own)."""
-    if os.environ.get("NEUROFACE_TINY_RUN"):
-        return Path(os.environ["NEUROFACE_TINY_RUN"])
-    workdir = new_workdir(tmp_path_factory.mktemp("lab-tiny"))
-    job = run(workdir, timeout=RUN_TIMEOUT_S)
-    assert job.proc.returncode == 0, job.tail()
-    return workdir
 
 
 # -- lab cohorts made from the tiny run's files ----------------------------------------------------------------

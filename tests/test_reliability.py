@@ -3,7 +3,8 @@
 Two runs of the default target (``all``) on the tiny synthetic config (``tests/configs/tiny.yaml``), each in its
 own work directory, with 2 cores:
 
-* **A** runs uninterrupted.
+* **A** runs uninterrupted: the session's tiny run (conftest's ``tiny``, which other modules read and copy but
+  never change), made with the same config and code.
 * **B** is interrupted twice in the CNN stage (rules ``pretrain_fan``, ``finetune_fan``, ``landmark_accuracy``,
   ``track_landmarks``) and restarted each time:
 
@@ -24,7 +25,7 @@ finished run ends with the very same bytes); the last restart succeeds, leaves n
 The comparison is generic (whatever rules the DAG has) and byte-exact for every kind of file: tables (TSV, CSV,
 Parquet), arrays (NPZ), recordings (BAG), images (JPEG, PNG), figures (PDF: no creation date), FAN weights (PTH:
 seeded, deterministic CPU training) and their JSON sidecars, QC videos (MP4). There is no exception: a file that
-differs is a reproducibility bug. Timings are printed (``pytest -s``); the two runs take 4-5 minutes on 2 idle
+differs is a reproducibility bug. B's timings are printed (``pytest -s``); each run takes 4-5 minutes on 2 idle
 cores.
 
 Snakemake 9 alone, for the record: SIGTERM to Snakemake only lets the running jobs finish, records them and exits
@@ -107,15 +108,6 @@ def _interrupt(job: Run, name: str, sig: signal.Signals, ready) -> Interruption:
 
 
 @pytest.fixture(scope="module")
-def clean_run(tmp_path_factory) -> Path:
-    work = new_workdir(tmp_path_factory.mktemp("clean"))
-    job = run(work, timeout=RUN_TIMEOUT_S)
-    assert job.proc.returncode == 0, job.tail()
-    print(f"\nclean run: {time.perf_counter() - job.start:.0f} s")
-    return work
-
-
-@pytest.fixture(scope="module")
 def interrupted_run(tmp_path_factory) -> InterruptedRun:
     work = new_workdir(tmp_path_factory.mktemp("interrupted"))
     result = InterruptedRun(work)
@@ -177,10 +169,10 @@ def test_interruptions_leave_only_complete_files(interrupted_run):
     assert not ctrl_c.stray, f"temporary files left by an interrupted (not killed) job: {ctrl_c.stray}"
 
 
-def test_restarted_run_equals_uninterrupted_run(clean_run, interrupted_run):
-    a, b = result_files(clean_run), result_files(interrupted_run.workdir)
+def test_restarted_run_equals_uninterrupted_run(tiny, interrupted_run):
+    a, b = result_files(tiny), result_files(interrupted_run.workdir)
     assert sorted(a) == sorted(b), f"only in A: {sorted(set(a) - set(b))}; only in B: {sorted(set(b) - set(a))}"
-    da, db = digests(clean_run), digests(interrupted_run.workdir)
+    da, db = digests(tiny), digests(interrupted_run.workdir)
     differing = {name: describe_difference(a[name], b[name]) for name in sorted(a) if da.get(name) != db.get(name)}
     print(f"\ncompared {len(a)} files under results/: {len(a) - len(differing)} identical")
     assert not differing, "files that differ between the two runs:\n" + "\n".join(

@@ -23,11 +23,9 @@ import pytest
 import yaml
 
 from conftest import REPO, system_executables
-from workflow_runs import CNN_RULES, logged_jobs, new_workdir, result_files, same_result, snakemake, start
+from workflow_runs import CNN_RULES, logged_jobs, new_workdir, result_files, same_result, snakemake
 
 PROFILES = REPO / "profiles"
-#: Smaller than the tiny cohort (fewer jobs): the schema's minimum of 2 participants per group.
-SLURM_COHORT = {"HC": 2, "PS": 2, "ALS": 2}
 #: The Debian package of each program the one-node cluster needs (installed by .ci/run).
 SLURM_PROGRAMS = {"munged": "munge", "slurmctld": "slurmctld", "slurmd": "slurmd", "srun": "slurm-client"}
 
@@ -301,37 +299,30 @@ def cluster(tmp_path) -> Iterator[Cluster]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_slurm_profile_runs_every_job_on_the_cluster_as_a_local_run_would(cluster, tmp_path):
+def test_slurm_profile_runs_every_job_on_the_cluster_as_a_local_run_would(cluster, tiny, tmp_path):
     # a few jobs of each kind: the FAN stage (pretrain_fan, finetune_fan, landmark_accuracy: GPU; fan_split: CPU)
     # and one recording tracked with each model (track_landmarks: GPU) and reconstructed in 3D (CPU) ...
-    local = new_workdir(tmp_path / "local", participants=SLURM_COHORT)
-    snakemake(local, "synthetic_tables", log_name="cohort.log")
+    local = tiny  # the session's tiny run, made locally (--cores 2) with the same config and code
     recording = sorted(pd.read_csv(local / "results/synthetic/recordings.tsv", sep="\t")["recording_id"])[0]
     targets = ["results/landmarks/per_image.tsv"]
     targets += [f"results/landmarks3d/{model}/{recording}.parquet" for model in ("pretrained", "finetuned")]
-    # ... from the same inputs (synthetic recordings, validated annotations, annotated frames), made once, locally
-    snakemake(local, "--omit-from", "fan_split", "pretrain_fan", *targets, log_name="inputs.log")
-    remote = new_workdir(tmp_path / "slurm", participants=SLURM_COHORT)
+    # ... from the same inputs (synthetic recordings, validated annotations, annotated frames): the local run's
+    # results are copied (without Snakemake's metadata) and the FAN stage and what follows it are run again
+    remote = new_workdir(tmp_path / "slurm")
     shutil.copytree(local / "results", remote / "results", symlinks=True)
-
-    # the same jobs locally and on the cluster, at the same time (the SLURM run mostly waits)
-    local_run = start(local, *targets, log_name="run.log")
-    try:
-        log = snakemake(
-            remote,
-            "--profile", str(PROFILES / "slurm"),
-            # this cluster has no accounting database for sacct; squeue sees finished jobs for MinJobAge
-            "--slurm-status-command", "squeue",
-            "--slurm-init-seconds-before-status-checks", "1",
-            "--slurm-keep-successful-logs",
-            *targets,
-            log_name="run.log",
-            cores=None,
-            env=cluster.env,
-        )  # fmt: skip
-        local_run.succeeded()
-    finally:
-        local_run.kill()
+    log = snakemake(
+        remote,
+        *targets,  # first: --forcerun takes every argument that follows it
+        "--profile", str(PROFILES / "slurm"),
+        # this cluster has no accounting database for sacct; squeue sees finished jobs for MinJobAge
+        "--slurm-status-command", "squeue",
+        "--slurm-init-seconds-before-status-checks", "1",
+        "--slurm-keep-successful-logs",
+        "--forcerun", "fan_split", "pretrain_fan",
+        log_name="run.log",
+        cores=None,
+        env=cluster.env,
+    )  # fmt: skip
 
     # every job that is not a local rule ran as a SLURM job, of its rule and wildcards, and succeeded
     submitted = [j for j in logged_jobs(log) if not j.local]

@@ -51,6 +51,13 @@ def new_workdir(path: Path, config: Path = TINY_CONFIG, **synthetic) -> Path:
     return path
 
 
+def copy_run(source: Path, path: Path) -> Path:
+    """A copy of the finished run in ``source`` at ``path``: results, logs and Snakemake's ``.snakemake``
+    metadata, modification times kept (Snakemake plans only what changes after the copy), symlinks as links."""
+    shutil.copytree(source, path, symlinks=True)
+    return path
+
+
 def snakemake_command(workdir: Path | None, cores: int | None = 2) -> list[str]:
     """Snakemake on the repository's Snakefile in ``workdir`` (None: the current directory); ``cores=None``
     leaves --cores out (a profile says)."""
