@@ -231,3 +231,21 @@ def test_rejects_bad_shapes(faces):
         r.render(np.zeros((67, 2)))
     off_screen = centred(faces[0].landmarks, 80, shift=(5000, 0))
     np.testing.assert_array_equal(r.render(off_screen), r._background)
+
+
+def test_blended_face_mixes_only_the_face(faces):
+    """photo.blend_base_faces: weight 0 is the base photograph; any weight keeps hair, outline and landmarks,
+    and changes pixels only inside the face (brows to chin)."""
+    base, other = faces[0], faces[1]
+    assert np.array_equal(photo.blend_base_faces(base, other, 0.0).image, base.image)
+    mixed = photo.blend_base_faces(base, other, 0.5)
+    assert np.array_equal(mixed.landmarks, base.landmarks) and np.array_equal(mixed.head_outline, base.head_outline)
+    changed = np.abs(mixed.image.astype(int) - base.image).max(axis=2) > 2
+    face = hull_mask(base.landmarks[:27], base.image.shape[:2])
+    assert changed[face].mean() > 0.3  # the face took on the other photograph
+    # hair, background and neck did not (beyond the mask's feathered edge, a tenth of the face's height)
+    margin = int(0.1 * np.ptp(base.landmarks[:, 1]))
+    near = cv2.dilate(face.astype(np.uint8), np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)).astype(bool)
+    assert not changed[~near].any()
+    with pytest.raises(ValueError):
+        photo.blend_base_faces(base, other, 1.5)
