@@ -1,6 +1,6 @@
 """Shared fixtures: small RealSense recordings written by the project's own writer; librealsense
-(``pyrealsense2``); the session's one run of the tiny workflow config (``tiny``); and the one rule for
-tests that need a system package.
+(``pyrealsense2``); the session's shared workflow runs (``tests/shared_runs.py``), among them the tiny config's
+(``tiny``); and the one rule for tests that need a system package.
 
 A test that needs a Debian package that is not installed (``libusb-1.0-0`` for pyrealsense2; Slurm
 and munge for the one-node cluster of ``test_slurm.py``) skips with a reason naming the package, so
@@ -11,7 +11,6 @@ nothing is silently skipped where it must run.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from collections.abc import Iterator, Mapping
@@ -22,8 +21,10 @@ from typing import NoReturn
 import numpy as np
 import pytest
 
+import shared_runs
 from neuroface.realsense.camera import Distortion, Extrinsics, Intrinsics
 from neuroface.realsense.writer import BagWriter, StreamSpec
+from workflow_runs import REPO, new_workdir
 
 #: Set to 1 (CI does) to turn every "needs Debian package" skip into a failure.
 REQUIRE_SYSTEM_PACKAGES = "NEUROFACE_REQUIRE_SYSTEM_PACKAGES"
@@ -82,8 +83,6 @@ def rs() -> ModuleType:
     return import_pyrealsense2()
 
 
-#: The repository's root.
-REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 REFERENCE_BAG = SHARED / "realsense" / "reference-d400-like.bag"
 
@@ -128,38 +127,28 @@ def reference_bag() -> Path:
     return REFERENCE_BAG
 
 
-#: ``NEUROFACE_TINY_RUN=<dir>`` makes ``tiny`` reuse a finished tiny run made with this code (development).
-TINY_RUN = "NEUROFACE_TINY_RUN"
-TINY_RUN_TIMEOUT_S = 1800  # a whole tiny run, on a loaded machine
+# -- shared workflow runs (tests/shared_runs.py) -------------------------------------------------------------------
 
 
-def _result_digests(workdir: Path) -> dict[str, str]:
-    root = workdir / "results"
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
+def pytest_collection_modifyitems(session, config, items):
+    """Tests that use a shared workflow run go last, so that the runs go on while the others run."""
+    shared_runs.order(items)
 
 
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> Iterator[Path]:
-    """The tiny synthetic config (``tests/configs/tiny.yaml``) run to the end, once per session: the source of
-    the lab cohorts (test_lab_data), the uninterrupted reference run (test_reliability), and the finished run
-    the relabelling loop (test_outliers) and the SLURM run (test_slurm) start from. Tests read it or copy it
-    (``workflow_runs.copy_run``), never change it: teardown fails if a file under its ``results/`` changed.
+@pytest.fixture(scope="session", autouse=True)
+def _shared_runs(request, tmp_path_factory) -> Iterator[shared_runs.SharedRuns]:
+    """The shared runs that the session's tests use, started with the session; stopped at its end."""
+    names = {name for item in request.session.items for name in shared_runs.used_by(item)}
+    runs = shared_runs.SharedRuns(names, tmp_path_factory.mktemp)
+    yield runs
+    runs.stop()
 
-    ``NEUROFACE_TINY_RUN=<dir>`` reuses a tiny run made with this code (development; CI makes its own)."""
-    from workflow_runs import new_workdir, run  # workflow_runs imports this module
 
-    if os.environ.get(TINY_RUN):
-        workdir = Path(os.environ[TINY_RUN])
-    else:
-        workdir = new_workdir(tmp_path_factory.mktemp("tiny"))
-        job = run(workdir, timeout=TINY_RUN_TIMEOUT_S)
-        assert job.proc.returncode == 0, job.tail()
-    before = _result_digests(workdir)
-    yield workdir
-    after = _result_digests(workdir)
-    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
-    assert not changed, f"tests changed the shared tiny run {workdir}: results/{', results/'.join(changed)}"
+tiny = shared_runs.shared_run(
+    "tiny",
+    lambda workdir, _: new_workdir(workdir),
+    doc="""The tiny synthetic config (``tests/configs/tiny.yaml``) run to the end, once per session: the source
+    of the lab cohorts (test_lab_data), the uninterrupted reference run (test_reliability), and the finished run
+    that the relabelling loop (test_outliers), the SLURM run (test_slurm) and the FAN-4 run (test_fan4) start
+    from.""",
+)

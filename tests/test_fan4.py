@@ -3,7 +3,8 @@ pre-trained weights in 2DFAN-4's format, made here from face-alignment's own ``F
 through the whole DAG: fine-tuning of the last stack, Table III, tracking at 64x64 heatmaps, 3D,
 features, forests (Table II). The cohort's files up to the FAN stage (recordings, checked inputs,
 annotated frames, split: the same synthetic and input settings as tiny.yaml) come from the session's
-tiny run; every later result is made here. Minutes on two CPU cores."""
+tiny run; every later result is made in the shared run ``fan4`` (``tests/shared_runs.py``), which starts
+as soon as the tiny run has finished, while other tests go on. Minutes on two CPU cores."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ import hashlib
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 import torch
 import yaml
 
-from conftest import REPO
-from workflow_runs import copy_run
+from shared_runs import shared_run
+from workflow_runs import REPO, copy_run
 
 CONFIG = REPO / "tests" / "configs" / "fan4.yaml"
 #: The tiny run's results from before the FAN stage, by folder: what this run starts from.
@@ -35,19 +37,28 @@ def before_the_fan_stage(tiny: Path, workdir: Path) -> Path:
     return workdir
 
 
+#: Makes face-alignment's FAN(4) with seeded weights and saves its state_dict to argv[1]; in a process of its
+#: own, because the shared run is prepared in a thread while other tests use torch's global random state.
+_MAKE_WEIGHTS = """
+import sys, torch
+from face_alignment.models.fan import FAN
+torch.manual_seed(int(sys.argv[2]))
+with open(sys.argv[1], "wb") as fh:  # a file handle: the bytes do not depend on the file's name
+    torch.save(FAN(4).state_dict(), fh)
+"""
+
+
 def make_2dfan4_format_weights(path: Path, seed: int = 2024) -> str:
     """face-alignment's FAN(4) with seeded weights, saved as its state_dict (2DFAN-4's layout);
     returns the file's SHA-256."""
-    from face_alignment.models.fan import FAN as FaceAlignmentFAN
-
-    torch.manual_seed(seed)
-    with open(path, "wb") as fh:  # a file handle: the bytes do not depend on the file's name
-        torch.save(FaceAlignmentFAN(4).state_dict(), fh)
+    made = subprocess.run([sys.executable, "-c", _MAKE_WEIGHTS, str(path), str(seed)], capture_output=True, text=True)
+    assert made.returncode == 0, f"making FAN-4 weights in {path} failed:\n{made.stderr[-3000:]}"
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_fan4_runs_the_whole_workflow(tiny, tmp_path):
-    workdir = before_the_fan_stage(tiny, tmp_path / "run")
+def prepare(workdir: Path, sources: Mapping[str, Path]) -> None:
+    """The tiny run before the FAN stage, with FAN-4 weights in 2DFAN-4's format and fan4.yaml naming them."""
+    before_the_fan_stage(sources["tiny"], workdir)
     config = yaml.safe_load(CONFIG.read_text())
     made = workdir / "weights.pth"
     digest = make_2dfan4_format_weights(made)
@@ -57,9 +68,20 @@ def test_fan4_runs_the_whole_workflow(tiny, tmp_path):
     weights = made.rename(workdir / f"2DFAN4-{digest[:10]}.pth")
     config["fan"]["pretrained"].update(path=weights.name, sha256=digest)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2"]
-    result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+
+
+fan4 = shared_run(
+    "fan4",
+    prepare,
+    after=["tiny"],
+    timeout=3600,
+    doc="fan4.yaml run to the end from the tiny run's files before the FAN stage, with 2DFAN-4-format weights.",
+)
+
+
+def test_fan4_runs_the_whole_workflow(fan4):
+    workdir = fan4
+    weights = workdir / yaml.safe_load((workdir / "config.yaml").read_text())["fan"]["pretrained"]["path"]
     results = workdir / "results"
 
     # fine-tuning changed the last stack only, from face-alignment's FAN(4) layout

@@ -1,6 +1,6 @@
-"""The one harness for tests that run the workflow (test_reliability, test_slurm, test_workflow): start
-Snakemake in a work directory, follow its jobs in its log, interrupt it, and compare the files two runs
-leave under ``results/``."""
+"""The one harness for tests that run the workflow (test_reliability, test_slurm, test_workflow, and the shared
+runs of ``shared_runs``): start Snakemake in a work directory, follow its jobs in its log, interrupt it, and
+compare the files two runs leave under ``results/``."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from conftest import REPO
-
+#: The repository's root.
+REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / "tests" / "configs" / "tiny.yaml"
 
 #: Rules of the CNN stage (FAN training, evaluation and video tracking): they run FAN and declare
