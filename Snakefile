@@ -32,6 +32,7 @@ include: "workflow/rules/qc.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/classification.smk"
 include: "workflow/rules/ladder.smk"
+include: "workflow/rules/ablation.smk"
 
 
 rule all:

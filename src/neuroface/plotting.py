@@ -14,10 +14,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from neuroface.io import atomic_path  # noqa: E402
 
-COLORS = {"pretrained": "#1f77b4", "finetuned": "#ff7f0e", "true2d": "#7f7f7f"}
+COLORS = {"pretrained": "#1f77b4", "finetuned": "#ff7f0e", "finetuned_cf": "#2ca02c", "true2d": "#7f7f7f"}
 LABELS = {
     "pretrained": "Pre-trained",
     "finetuned": "Fine-tuned",
+    "finetuned_cf": "Fine-tuned, cross-fitted",
     "true2d": "True 2D (R2 ceiling)",
     "true3d": "True 3D (R1)",
 }

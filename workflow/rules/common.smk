@@ -12,7 +12,13 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from neuroface.errors import InputError  # noqa: E402
 from neuroface.inputs import tables  # noqa: E402
-from neuroface.inputs.annotated import split_problems  # noqa: E402
+from neuroface.inputs.annotated import (
+    composition_arm,
+    crossfit_folds,
+    crossfit_problems,
+    curve_arm,
+    split_problems,
+)  # noqa: E402
 from neuroface.classification.forest import check_forest_params  # noqa: E402
 from neuroface.synthetic.cohort import RECORDING_SUFFIXES, plan_cohort  # noqa: E402
 from neuroface.fan import weights as fan_weights  # noqa: E402
@@ -127,10 +133,35 @@ def _pretrained_weights():
 
 PRETRAIN_FAN, PRETRAINED_WEIGHTS = _pretrained_weights()
 PARTICIPANT_IDS = sorted(RECORDINGS["participant_id"].unique())
+# the study's two models (Table III, Fig. 2, QC, outliers)
 MODELS = ("pretrained", "finetuned")
-# landmark sources of the features: both models, and on the synthetic cohort the signal ladder's
-# true2d (R2: true 2D through the models' path, the fair ceiling) and true3d (R1: true 3D)
-SOURCES = (*MODELS, "true2d", "true3d") if SYNTHETIC else MODELS
+
+
+def _crossfit():
+    """participant id -> cross-fitting fold (empty when fan.crossfit.folds is 0); stops before any
+    job when the cohort cannot be split into that many stratified folds."""
+    folds = config["fan"]["crossfit"]["folds"]
+    problems = crossfit_problems(
+        dict(zip(PARTICIPANTS["participant_id"], PARTICIPANTS["group"])),
+        ANNOTATED_PARTICIPANTS,
+        folds,
+    )
+    if problems:
+        raise WorkflowError(f"config fan.crossfit.folds: {'; '.join(problems)}")
+    if folds == 0:
+        return {}
+    table = crossfit_folds(PARTICIPANTS, folds, config["fan"]["seed"])
+    return dict(zip(table["participant_id"], table["fold"].astype(int)))
+
+
+FOLD_OF = _crossfit()
+FOLDS = sorted(set(FOLD_OF.values()))
+# every model that tracks the videos: the study's two and, with cross-fitting, finetuned_cf (each
+# recording tracked by the fold model that never saw its participant)
+TRACKING_MODELS = (*MODELS, "finetuned_cf") if FOLDS else MODELS
+# landmark sources of the features: the tracking models, and on the synthetic cohort the signal
+# ladder's true2d (R2: true 2D through the models' path, the fair ceiling) and true3d (R1: true 3D)
+SOURCES = (*TRACKING_MODELS, "true2d", "true3d") if SYNTHETIC else TRACKING_MODELS
 CLASSIFIED_RECORDINGS = sorted(
     RECORDINGS.loc[classification_mask(PARTICIPANTS, RECORDINGS), "recording_id"]
 )
@@ -200,6 +231,37 @@ def participant_recordings(wildcards):
     return dict(zip(rows["recording_id"], rows["bag"], strict=True))
 
 
+def fold_training_participants(fold):
+    """The participants whose annotated frames fine-tune fold ``fold``'s model: every annotated
+    participant outside the fold."""
+    return sorted(p for p in ANNOTATED_PARTICIPANTS if FOLD_OF[p] != int(fold))
+
+
+def tracking_weights(wildcards):
+    """Model name -> weights for tracking one recording: the study's two models and, with
+    cross-fitting, the model of the fold of the recording's participant."""
+    weights = {
+        "pretrained": PRETRAINED_WEIGHTS,
+        "finetuned": "results/fan/finetuned.pth",
+    }
+    if FOLDS:
+        participant = RECORDINGS.set_index("recording_id").loc[
+            wildcards.recording, "participant_id"
+        ]
+        weights["finetuned_cf"] = f"results/fan/crossfit/fold{FOLD_OF[participant]}.pth"
+    return weights
+
+
+def crossfit_accuracy_weights(wildcards):
+    """Weights for the cross-fitted accuracy: the study's two models and every fold's model
+    (named ``fold<k>``)."""
+    return {
+        "pretrained": PRETRAINED_WEIGHTS,
+        "finetuned": "results/fan/finetuned.pth",
+        **{f"fold{k}": f"results/fan/crossfit/fold{k}.pth" for k in FOLDS},
+    }
+
+
 def feature_tracks(wildcards):
     """3D landmarks of every classified recording from one source (a model, or the truth)."""
     if wildcards.source == "true3d":
@@ -231,10 +293,15 @@ def final_outputs():
         *expand("results/figures/{figure}.pdf", figure=FIGURES),
         *expand(
             "results/landmarks3d/{model}/{recording}.parquet",
-            model=MODELS,
+            model=TRACKING_MODELS,
             recording=TRACKED_RECORDINGS,
         ),
     ]
+    if FOLDS:
+        outputs += [
+            "results/tables/table3_crossfit.tsv",
+            "results/figures/fig2_crossfit.pdf",
+        ]
     if SYNTHETIC:
         outputs += [
             "results/tracking/accuracy.tsv",

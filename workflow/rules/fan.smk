@@ -1,6 +1,7 @@
 # FAN: annotated frames, the train/test split, the pre-trained model (2DFAN-4 or a FAN
 # pre-trained on the synthetic generic corpus), fine-tuning of the last stack with Adaptive
-# Wing loss, and the landmark accuracy of both models (Fig. 2, Table III).
+# Wing loss, and the landmark accuracy of both models (Fig. 2, Table III); with cross-fitting,
+# one fine-tuned model per fold and their accuracy on every annotated participant.
 
 from neuroface.fan.predict import scheduler_gpus
 
@@ -106,6 +107,127 @@ rule finetune_fan:
         fan=config["fan"],
     script:
         "../scripts/finetune_fan.py"
+
+
+if FOLDS:
+
+    rule crossfit_folds:
+        """The cross-fitting folds (stratified by group, seeded) and each fold's training
+        participants, as planned when the DAG was built."""
+        output:
+            "results/fan/crossfit/folds.tsv",
+        log:
+            "logs/fan/crossfit/folds.log",
+        conda:
+            "../../envs/realsense.yaml"
+        params:
+            fold_of=FOLD_OF,
+            groups=dict(zip(PARTICIPANTS["participant_id"], PARTICIPANTS["group"])),
+            annotated=sorted(ANNOTATED_PARTICIPANTS),
+        script:
+            "../scripts/crossfit_folds.py"
+
+    rule finetune_fan_crossfit:
+        """Fine-tune the last hourglass for one fold, on the annotated frames of every annotated
+        participant outside the fold (the recipe of finetune_fan)."""
+        input:
+            pretrained=PRETRAINED_WEIGHTS,
+            folds="results/fan/crossfit/folds.tsv",
+            annotations=FAN_ANNOTATIONS,
+            frames=expand(
+                "results/fan/frames/{participant}", participant=PARTICIPANT_IDS
+            ),
+        output:
+            weights="results/fan/crossfit/fold{fold}.pth",
+            sidecar="results/fan/crossfit/fold{fold}.pth.json",
+            history="results/fan/crossfit/fold{fold}.tsv",
+        log:
+            "logs/fan/crossfit/fold{fold}.log",
+        benchmark:
+            "benchmarks/fan/crossfit/fold{fold}.tsv"
+        wildcard_constraints:
+            fold=r"\d+",
+        conda:
+            "../../envs/cnn.yaml"
+        threads: config["fan"]["threads"]
+        resources:
+            gpu=FAN_GPUS,
+        params:
+            fan=config["fan"],
+            train_participants=lambda wc: fold_training_participants(wc.fold),
+        script:
+            "../scripts/finetune_fan.py"
+
+    rule landmark_accuracy_crossfit:
+        """Every annotated participant's frames with the pre-trained, the fine-tuned and its
+        fold's cross-fitted model, cropped by the face detector."""
+        input:
+            unpack(crossfit_accuracy_weights),
+            split="results/fan/split.tsv",
+            annotations=FAN_ANNOTATIONS,
+            frames=expand(
+                "results/fan/frames/{participant}", participant=PARTICIPANT_IDS
+            ),
+        output:
+            "results/landmarks/crossfit_per_image.tsv",
+        log:
+            "logs/landmarks/crossfit_per_image.log",
+        benchmark:
+            "benchmarks/landmarks/crossfit_per_image.tsv"
+        conda:
+            "../../envs/cnn.yaml"
+        resources:
+            gpu=FAN_GPUS,
+        params:
+            fold_of=FOLD_OF,
+            canthi=config["accuracy"]["canthi"],
+            device=config["fan"]["device"],
+            flip=config["fan"]["flip"],
+            decoder=config["fan"]["decoder"],
+            detector={k: config["tracking"][k] for k in ("detector", "sfd")},
+        script:
+            "../scripts/landmark_accuracy.py"
+
+    rule table_iii_crossfit:
+        """Cross-fitted accuracy: NRMSE per group of every annotated participant, on the fine-tuning
+        split's training participants (seen by the fine-tuned model: its optimism) and its test
+        participants; paired tests fine-tuned vs cross-fitted; bias tests."""
+        input:
+            "results/landmarks/crossfit_per_image.tsv",
+        output:
+            tsv="results/tables/table3_crossfit.tsv",
+            md=report(
+                "results/tables/table3_crossfit.md",
+                category="Tables",
+                caption="../report/table3_crossfit.rst",
+            ),
+        log:
+            "logs/tables/table3_crossfit.log",
+        conda:
+            "../../envs/stats.yaml"
+        params:
+            alpha=config["accuracy"]["alpha"],
+        script:
+            "../scripts/table_iii_crossfit.py"
+
+    rule fig2_crossfit:
+        """Fig. 2 over every annotated participant: CDFs of per-image NRMSE of the pre-trained,
+        fine-tuned and cross-fitted models, panels HC, PS, ALS."""
+        input:
+            "results/landmarks/crossfit_per_image.tsv",
+        output:
+            pdf="results/figures/fig2_crossfit.pdf",
+            png=report(
+                "results/figures/fig2_crossfit.png",
+                category="Figures",
+                caption="../report/fig2_crossfit.rst",
+            ),
+        log:
+            "logs/figures/fig2_crossfit.log",
+        conda:
+            "../../envs/plot.yaml"
+        script:
+            "../scripts/fig2.py"
 
 
 rule landmark_accuracy:

@@ -72,12 +72,12 @@ if SYNTHETIC:
             ],
             tracks=expand(
                 "results/tracks/{model}/{recording}.smoothed.parquet",
-                model=MODELS,
+                model=TRACKING_MODELS,
                 recording=CLASSIFIED_RECORDINGS,
             ),
             points3d=expand(
                 "results/landmarks3d/{source}/{recording}.parquet",
-                source=(*MODELS, "true2d"),
+                source=(*TRACKING_MODELS, "true2d"),
                 recording=CLASSIFIED_RECORDINGS,
             ),
             truth=expand(
@@ -107,7 +107,7 @@ if SYNTHETIC:
             sets=FEATURE_SETS,
             feature_keys=FEATURE_KEYS,
             sources=(*SOURCES, "true3d_50fps"),
-            models=MODELS,
+            models=TRACKING_MODELS,
             window_s=config["tracking"]["median_window"],
             recordings=classified_recordings(),
             random_forest=config["classification"]["random_forest"],

@@ -4,19 +4,22 @@
 
 rule track_landmarks:
     """FAN landmarks in every colour frame of one recording with each model (one pass over the
-    bag: detect, then track), and their median filter over tracking.median_window seconds.
+    bag: detect, then track), and their median filter over tracking.median_window seconds. With
+    cross-fitting, the third model is the one of the participant's fold.
     """
     input:
+        unpack(tracking_weights),
         bag=recording_bag,
-        pretrained=PRETRAINED_WEIGHTS,
-        finetuned="results/fan/finetuned.pth",
         # not read: the inputs checked against the bags first, so no tracking job starts
         # before a bad segmentation or annotation row has stopped the run
         validated="results/inputs/segmentation.tsv",
     output:
-        raw=expand("results/tracks/{model}/{{recording}}.parquet", model=MODELS),
+        raw=expand(
+            "results/tracks/{model}/{{recording}}.parquet", model=TRACKING_MODELS
+        ),
         smoothed=expand(
-            "results/tracks/{model}/{{recording}}.smoothed.parquet", model=MODELS
+            "results/tracks/{model}/{{recording}}.smoothed.parquet",
+            model=TRACKING_MODELS,
         ),
     log:
         "logs/tracks/{recording}.log",
@@ -27,7 +30,7 @@ rule track_landmarks:
     resources:
         gpu=FAN_GPUS,
     params:
-        models=MODELS,
+        models=TRACKING_MODELS,
         tracking=config["tracking"],
         device=config["fan"]["device"],
         mixed_precision=config["fan"]["mixed_precision"],
@@ -44,10 +47,13 @@ rule reconstruct_3d:
     input:
         bag=recording_bag,
         tracks=expand(
-            "results/tracks/{model}/{{recording}}.smoothed.parquet", model=MODELS
+            "results/tracks/{model}/{{recording}}.smoothed.parquet",
+            model=TRACKING_MODELS,
         ),
     output:
-        expand("results/landmarks3d/{model}/{{recording}}.parquet", model=MODELS),
+        expand(
+            "results/landmarks3d/{model}/{{recording}}.parquet", model=TRACKING_MODELS
+        ),
     log:
         "logs/landmarks3d/{recording}.log",
     benchmark:
@@ -55,7 +61,7 @@ rule reconstruct_3d:
     conda:
         "../../envs/realsense.yaml"
     params:
-        models=MODELS,
+        models=TRACKING_MODELS,
         radius=config["tracking"]["depth_radius"],
         tolerance_ms=config["realsense"]["pair_tolerance_ms"],
         backend=config["realsense"]["backend"],
@@ -70,12 +76,12 @@ if SYNTHETIC:
         input:
             tracks=expand(
                 "results/tracks/{model}/{recording}.smoothed.parquet",
-                model=MODELS,
+                model=TRACKING_MODELS,
                 recording=TRACKED_RECORDINGS,
             ),
             points3d=expand(
                 "results/landmarks3d/{model}/{recording}.parquet",
-                model=MODELS,
+                model=TRACKING_MODELS,
                 recording=TRACKED_RECORDINGS,
             ),
             truth=expand(
@@ -94,6 +100,6 @@ if SYNTHETIC:
             canthi=config["accuracy"]["canthi"],
             recording_ids=TRACKED_RECORDINGS,
             # (model, recording) of each tracks/points3d input, in expand()'s order
-            tracks=[(m, r) for m in MODELS for r in TRACKED_RECORDINGS],
+            tracks=[(m, r) for m in TRACKING_MODELS for r in TRACKED_RECORDINGS],
         script:
             "../scripts/tracking_accuracy.py"

@@ -1,4 +1,4 @@
-"""Rule fig2."""
+"""Rules fig2 and fig2_crossfit: one curve per model in the per-image table."""
 
 import _bootstrap  # noqa: F401
 import pandas as pd
@@ -10,4 +10,5 @@ from neuroface.plotting import save
 snakemake = globals()["snakemake"]
 setup_logging(snakemake.log[0])
 per_image = pd.read_csv(snakemake.input[0], sep="\t")
-save(fig2_cdf(per_image[per_image["detected"]]), snakemake.output.pdf, snakemake.output.png)
+models = tuple(m for m in ("pretrained", "finetuned", "finetuned_cf") if m in set(per_image["model"]))
+save(fig2_cdf(per_image[per_image["detected"]], models=models), snakemake.output.pdf, snakemake.output.png)

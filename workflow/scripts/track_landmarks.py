@@ -37,6 +37,8 @@ trackers = {
     )
     for model in models
 }
+for model in models:  # what tracked this recording (the cross-fitting tests read it)
+    log.info("model %s: weights %s", model, snakemake.input[model])
 start = time.perf_counter()
 tracks = track_together(trackers, open_bag(snakemake.input.bag, snakemake.params.backend).frames("color"))
 elapsed = time.perf_counter() - start

@@ -13,9 +13,10 @@ import pandas as pd
 
 from neuroface.classification import roc
 
-#: each source's paired comparison: fine-tuned against pre-trained, the fair ceiling (true 2D
-#: through the models' path, the signal ladder's R2) against fine-tuned
-PAIRED_WITH = {"finetuned": "pretrained", "true2d": "finetuned"}
+#: each source's paired comparison: fine-tuned against pre-trained, cross-fitted against fine-tuned
+#: (what having seen the faces is worth), the fair ceiling (true 2D through the models' path, the
+#: signal ladder's R2) against fine-tuned
+PAIRED_WITH = {"finetuned": "pretrained", "finetuned_cf": "finetuned", "true2d": "finetuned"}
 
 
 COLUMNS = [

@@ -10,6 +10,8 @@ R1      ``true3d``       sampling at the recording's frame rate, observer-jitter
 R2      ``true2d``       the models' path on the true 2D: median filter, depth lookup,
                          deprojection (the fair ceiling of Table II)
 R3      ``finetuned``    the fine-tuned FAN's landmark errors
+R3cf    ``finetuned_cf`` the cross-fitted FAN's (with ``fan.crossfit.folds`` > 0): no
+                         participant tracked by a model that saw its face
 R4      ``pretrained``   the pre-trained FAN's landmark errors
 ======  ==============  ====================================================================
 
@@ -41,11 +43,26 @@ __all__ = [
     "identity_aucs",
     "ladder_figure",
     "ladder_markdown",
+    "present_rungs",
     "rung_aucs",
 ]
 
 #: rung -> landmark source, bottom (most signal) to top.
-RUNGS = {"R0": "true3d_50fps", "R1": "true3d", "R2": "true2d", "R3": "finetuned", "R4": "pretrained"}
+RUNGS = {
+    "R0": "true3d_50fps",
+    "R1": "true3d",
+    "R2": "true2d",
+    "R3": "finetuned",
+    "R3cf": "finetuned_cf",
+    "R4": "pretrained",
+}
+
+
+def present_rungs(table: pd.DataFrame) -> list[str]:
+    """The rungs of :data:`RUNGS` that ``table`` (a ``rung`` column) has, in ladder order: R3cf only
+    with cross-fitting."""
+    have = set(table["rung"])
+    return [r for r in RUNGS if r in have]
 
 
 def _auc_row(labels: np.ndarray, scores: np.ndarray, level: float) -> dict[str, float]:
@@ -136,7 +153,7 @@ def identity_aucs(
 def ladder_markdown(aucs: pd.DataFrame, errors: pd.DataFrame, identity: pd.DataFrame, level: float = 0.95) -> str:
     """The ladder as Markdown: AUC [CI] per run, task and rung; landmark errors per rung; the
     identity-only check."""
-    rungs = list(RUNGS)
+    rungs = present_rungs(aucs)
     lines = [
         f"AUC [{level:.0%} DeLong CI] per rung\n",
         "| run | task | " + " | ".join(f"{r} {RUNGS[r]}" for r in rungs) + " |",
@@ -179,7 +196,7 @@ def ladder_figure(aucs: pd.DataFrame, errors: pd.DataFrame) -> plt.Figure:
     """Left: AUC with CI per rung, one line per run and task. Right: 3D landmark bias and jitter
     per rung (median over recordings, all groups)."""
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.0, 2.8), constrained_layout=True)
-    rungs = list(RUNGS)
+    rungs = present_rungs(aucs)
     x = np.arange(len(rungs))
     keys = list(aucs.groupby(["comparison", "task"], sort=False).groups)
     for k, (comparison, task) in enumerate(keys):

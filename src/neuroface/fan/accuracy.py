@@ -135,3 +135,140 @@ def table_iii_markdown(tables: dict[str, pd.DataFrame], models: tuple[str, str] 
         f"| {r.model} | {r.comparison} | {r.t:.2f} | {r.p:.2g} | {r.smd:.2f} |" for r in tables["bias"].itertuples()
     ]
     return "\n".join(lines) + "\n"
+
+
+def crossfit_table(
+    per_image: pd.DataFrame,
+    groups: tuple[str, ...] = ("HC", "PS", "ALS"),
+    alpha: float = 0.01,
+) -> dict[str, pd.DataFrame]:
+    """Cross-fitted accuracy from per-image NRMSE of every annotated participant (columns ``image,
+    group, set, model, nrmse``; models ``pretrained``, ``finetuned``, ``finetuned_cf``).
+
+    Returns ``summary`` (mean, SD, n per set -- the fine-tuning split's ``train`` and ``test``
+    participants, and ``all`` -- group and model), ``paired`` (per set and group, fine-tuned vs
+    cross-fitted on the same images: paired t-test, SMD, and the mean difference fine-tuned minus
+    cross-fitted: on ``train``, where the fine-tuned model saw the faces, a negative difference is
+    its optimism) and ``bias`` (the cross-fitted model's HC vs patient tests over all annotated
+    participants).
+    """
+    models = ("pretrained", "finetuned", "finetuned_cf")
+    data = pd.concat([per_image, per_image.assign(set="all")], ignore_index=True)
+    sets = ("train", "test", "all")
+    summary = (
+        data.groupby(["set", "group", "model"])["nrmse"]
+        .agg(mean="mean", sd="std", n="size")
+        .reindex(pd.MultiIndex.from_product([sets, groups, models], names=["set", "group", "model"]))
+        .reset_index()
+    )
+    wide = data.pivot_table(index=["set", "image", "group"], columns="model", values="nrmse").reset_index()
+    paired = []
+    for s in sets:
+        for g in groups:
+            sub = wide[(wide["set"] == s) & (wide["group"] == g)].dropna(subset=["finetuned", "finetuned_cf"])
+            a, b = sub["finetuned"].to_numpy(), sub["finetuned_cf"].to_numpy()
+            t = stats.ttest_rel(a, b) if len(sub) > 1 else None
+            paired.append(
+                {
+                    "set": s,
+                    "group": g,
+                    "n": len(sub),
+                    "difference": float(np.mean(a - b)) if len(sub) else np.nan,
+                    "t": t.statistic if t else np.nan,
+                    "p": t.pvalue if t else np.nan,
+                    "smd": smd(a, b) if len(sub) > 1 else np.nan,
+                    "significant": bool(t is not None and t.pvalue < alpha),
+                }
+            )
+    cf = per_image[per_image["model"] == "finetuned_cf"]
+    hc = cf.loc[cf["group"] == groups[0], "nrmse"].to_numpy()
+    bias = []
+    for g in groups[1:]:
+        other = cf.loc[cf["group"] == g, "nrmse"].to_numpy()
+        t = stats.ttest_ind(hc, other)
+        bias.append(
+            {
+                "model": "finetuned_cf",
+                "comparison": f"{groups[0]} vs {g}",
+                "t": t.statistic,
+                "p": t.pvalue,
+                "smd": smd(hc, other),
+                "significant": bool(t.pvalue < alpha),
+            }
+        )
+    return {"summary": summary, "paired": pd.DataFrame(paired), "bias": pd.DataFrame(bias)}
+
+
+def crossfit_markdown(tables: dict[str, pd.DataFrame]) -> str:
+    """The cross-fitted accuracy as Markdown: NRMSE mean +- SD per set, group and model, the paired
+    comparison fine-tuned vs cross-fitted, and the cross-fitted model's bias tests."""
+    s = tables["summary"].set_index(["set", "group", "model"])
+    models = ("pretrained", "finetuned", "finetuned_cf")
+    lines = [
+        "| participants | group | n | "
+        + " | ".join(f"{m} NRMSE (%)" for m in models)
+        + " | fine-tuned - cross-fitted | t | p | SMD |",
+        "|---|---|---|" + "---|" * (len(models) + 4),
+    ]
+    for r in tables["paired"].itertuples():
+        cells = []
+        for m in models:
+            mean, sd = s.loc[(r.set, r.group, m), ["mean", "sd"]]
+            cells.append("n/a" if np.isnan(mean) else f"{mean:.2f} ± {sd:.2f}")
+        lines.append(
+            f"| {r.set} | {r.group} | {r.n} | "
+            + " | ".join(cells)
+            + f" | {r.difference:+.2f} | {r.t:.2f} | {r.p:.2g} | {r.smd:.2f} |"
+        )
+    lines += ["", "| model | comparison | t | p | SMD |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {r.model} | {r.comparison} | {r.t:.2f} | {r.p:.2g} | {r.smd:.2f} |" for r in tables["bias"].itertuples()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def bootstrap_mean_ci(
+    values: pd.Series, clusters: pd.Series, resamples: int, rng: np.random.Generator, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile CI of the mean of ``values`` under resampling of whole ``clusters`` (participants)
+    with replacement: images of one participant are not independent, so they are drawn together.
+    With one cluster the interval is that cluster's mean (no spread between participants to draw)."""
+    means = values.groupby(clusters).agg(["sum", "size"])
+    sums, sizes = means["sum"].to_numpy(), means["size"].to_numpy()
+    pick = rng.integers(0, len(sums), size=(resamples, len(sums)))
+    boot = sums[pick].sum(axis=1) / sizes[pick].sum(axis=1)
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(boot, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def ablation_summary(
+    per_image: pd.DataFrame, subsets: pd.DataFrame, seed: int, resamples: int = 2000, level: float = 0.95
+) -> pd.DataFrame:
+    """Per model (``pretrained`` and each ablation arm) and test group: mean NRMSE with a
+    participant-bootstrap CI (:func:`bootstrap_mean_ci`), and what the arm trained on (images,
+    participants, groups, from ``subsets``)."""
+    trained = subsets.groupby("arm").agg(
+        kind=("kind", "first"),
+        training_images=("frame", "size"),
+        training_participants=("participant_id", "nunique"),
+        training_groups=("group", lambda g: "+".join(sorted(set(g), key=["HC", "PS", "ALS"].index))),
+    )
+    rng = np.random.default_rng(seed)
+    rows = []
+    for (model, group), t in per_image.dropna(subset=["nrmse"]).groupby(["model", "group"], sort=False):
+        low, high = bootstrap_mean_ci(t["nrmse"], t["participant_id"], resamples, rng, level)
+        rows.append(
+            {
+                "model": model,
+                "group": group,
+                "mean": t["nrmse"].mean(),
+                "ci_low": low,
+                "ci_high": high,
+                "n_images": len(t),
+                "n_participants": t["participant_id"].nunique(),
+            }
+        )
+    out = pd.DataFrame(rows).merge(trained, left_on="model", right_index=True, how="left")
+    out["kind"] = out["kind"].fillna("reference")
+    return out

@@ -4,7 +4,7 @@ fine-tuning and the landmark-accuracy evaluation. Rule scripts call these functi
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +88,7 @@ def finetune(pretrained: str | Path, samples: list, cfg: TrainingConfig) -> tupl
 
 
 def evaluate(
-    models: Mapping[str, str | Path],
+    models: Mapping[str, str | Path | Mapping[str, str | Path]],
     annotations: pd.DataFrame,
     frames_root: str | Path,
     split: pd.DataFrame,
@@ -97,12 +97,19 @@ def evaluate(
     device: str = "cpu",
     flip: bool = False,
     decoder: str = "face-alignment",
+    sets: Collection[str] = ("test",),
 ) -> pd.DataFrame:
-    """Per test image and model: NRMSE, NME and per-region errors (%), under deployment conditions:
-    the crop comes from the face detector (then refined from the first prediction). Images where
-    the detector finds no face are kept with ``detected = False`` and no errors."""
-    test = split[split["set"] == "test"]
-    group_of = dict(zip(test["participant_id"], test["group"], strict=True))
+    """Per image of the ``split``'s participants in ``sets`` and per model: NRMSE, NME and per-region
+    errors (%), under deployment conditions: the crop comes from the face detector (then refined from
+    the first prediction). Images where the detector finds no face are kept with ``detected = False``
+    and no errors.
+
+    ``models`` maps a model's name to its weights, or, for a cross-fitted model, to a mapping
+    participant id -> weights: each participant's images are then predicted by its own fold's model.
+    """
+    chosen = split[split["set"].isin(set(sets))]
+    group_of = dict(zip(chosen["participant_id"], chosen["group"], strict=True))
+    set_of = dict(zip(chosen["participant_id"], chosen["set"], strict=True))
     ann = annotations[annotations["participant_id"].isin(group_of)].sort_values("participant_id", kind="stable")
     samples = cohort_samples(ann, frames_root, set(group_of))
     keys = [s.key for s in samples]
@@ -110,18 +117,26 @@ def evaluate(
     images = [s.load() for s in samples]
     boxes = [detector(img) for img in images]
     found = np.array([b is not None for b in boxes])
-    log.info("face detector: %d of %d test images", found.sum(), len(found))
+    log.info("face detector: %d of %d images", found.sum(), len(found))
     # cohort_samples keeps the participant-sorted table's order, so its rows name each sample's owner
-    rows = pd.DataFrame({"image": keys, "participant_id": ann["participant_id"].to_numpy()})
+    owners = ann["participant_id"].to_numpy()
+    rows = pd.DataFrame({"image": keys, "participant_id": owners})
     rows["group"] = rows["participant_id"].map(group_of)
+    rows["set"] = rows["participant_id"].map(set_of)
     rows["detected"] = found
     tables = []
-    for name, path in models.items():
-        predictor = LandmarkPredictor(load_fan(path), device=device, flip=flip, decoder=decoder)
+    for name, weights in models.items():
+        by_participant = weights if isinstance(weights, Mapping) else dict.fromkeys(group_of, weights)
+        if missing := sorted(set(group_of) - set(by_participant)):
+            raise ValueError(f"model {name!r} has no weights for participant(s) {', '.join(missing)}")
         table = rows.copy()
         table["model"] = name
-        if found.any():
-            idx = np.flatnonzero(found)
+        for path in sorted({str(by_participant[pid]) for pid in group_of}):
+            mine = np.array([str(by_participant[pid]) == path for pid in owners], dtype=bool)
+            idx = np.flatnonzero(found & mine)
+            if not len(idx):
+                continue
+            predictor = LandmarkPredictor(load_fan(path), device=device, flip=flip, decoder=decoder)
             pred, _ = predictor.predict_refined([images[i] for i in idx], np.stack([boxes[i] for i in idx]))
             for column, values in (
                 ("nrmse", accuracy.nrmse(pred, truth[idx], canthi)),

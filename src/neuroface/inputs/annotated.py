@@ -1,13 +1,15 @@
-"""The manually annotated frames: the seeded train/test split of participants, and the frame
-images (NeuroFace's ``<video>.avi_<frame>.jpg``) taken from the recordings or from provided files.
+"""The manually annotated frames: the seeded train/test split of participants, the cross-fitting
+folds, the fine-tuning data ablation's training subsets, and the frame images (NeuroFace's
+``<video>.avi_<frame>.jpg``) taken from the recordings or from provided files.
 
 Torch-free, so the rules that only move frames and tables do not load the CNN stack.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import cv2
@@ -121,6 +123,122 @@ def split_problems(groups: Mapping[str, str], annotated: Collection[str], per_gr
         for group, n in counts.items()
         if n <= per_group
     ]
+
+
+def crossfit_problems(groups: Mapping[str, str], annotated: Collection[str], folds: int) -> list[str]:
+    """Why ``folds`` cross-fitting folds cannot be made, one sentence per reason (empty when they can).
+
+    Every fold must hold a participant of every group (the folds are stratified), and every fold's model
+    needs annotated frames from the other folds to train on."""
+    if folds == 0:
+        return []
+    if folds < 2:
+        return [f"fan.crossfit.folds is {folds}: 0 turns cross-fitting off, otherwise at least 2 folds"]
+    problems = []
+    for group in sorted(set(groups.values())):
+        n = sum(1 for g in groups.values() if g == group)
+        if n < folds:
+            problems.append(f"group {group} has {n} participants, fewer than fan.crossfit.folds = {folds}")
+    if len(set(annotated) & set(groups)) < 2:
+        problems.append("cross-fitting needs annotated frames from at least 2 participants")
+    return problems
+
+
+def crossfit_folds(participants: pd.DataFrame, folds: int, seed: int) -> pd.DataFrame:
+    """Seeded assignment of every participant to one of ``folds`` folds, stratified by group.
+
+    Within each group (sorted by id, then shuffled with ``seed``), participants are dealt to the folds
+    in turn, continuing where the previous group stopped, so that every fold gets ``floor`` or ``ceil``
+    of each group's share and the folds' sizes differ by at most one overall. Fold ``k``'s model is
+    fine-tuned on the annotated frames of the participants outside fold ``k`` and tracks only fold
+    ``k``'s recordings, so no participant is tracked by a model that saw its face. Returns columns
+    ``participant_id, group, fold`` (folds numbered from 0), sorted by participant id.
+    """
+    groups = dict(zip(participants["participant_id"], participants["group"], strict=True))
+    if problems := crossfit_problems(groups, groups, folds):
+        raise ValueError("; ".join(problems))
+    rng = np.random.default_rng([seed, folds])
+    rows, turn = [], 0
+    for group, part in participants.sort_values("participant_id").groupby("group", sort=True):
+        for pid in rng.permutation(part["participant_id"].to_numpy()):
+            rows.append((pid, group, turn % folds))
+            turn += 1
+    return pd.DataFrame(rows, columns=["participant_id", "group", "fold"]).sort_values(
+        "participant_id", ignore_index=True
+    )
+
+
+def composition_arm(groups: Sequence[str]) -> str:
+    """The ablation arm's name for training data from ``groups``: ``mix-HC``, ``mix-PS-ALS``..."""
+    return "mix-" + "-".join(groups)
+
+
+def curve_arm(per_group: int) -> str:
+    """The ablation arm's name for the learning curve's point with ``per_group`` participants per group."""
+    return f"n-{per_group:02d}"
+
+
+def ablation_subsets(
+    annotations: pd.DataFrame,
+    split: pd.DataFrame,
+    compositions: Sequence[Sequence[str]],
+    participants_per_group: Sequence[int],
+    seed: int,
+) -> pd.DataFrame:
+    """The fine-tuning data ablation's training sets, drawn from the split's training participants only
+    (its test participants evaluate every arm).
+
+    * **Composition arms** (``mix-<groups>``): the same number of images ``N`` in every arm, an equal
+      share ``N / k`` from each of the arm's ``k`` groups, drawn (seeded, without replacement) from all
+      of that group's training participants' frames. ``N`` is the largest count every arm can draw
+      equally from each of its groups, rounded down to a multiple of every arm's ``k``.
+    * **Learning curve** (``n-<m>``): every annotated frame of the first ``m`` training participants
+      of each group, in a seeded order, so that the sets are nested (``n-01`` within ``n-02``...).
+
+    Returns rows ``arm, kind (composition|curve), participant_id, group, recording_id, frame``.
+    """
+    train = split[split["set"] == "train"]
+    group_of = dict(zip(train["participant_id"], train["group"], strict=True))
+    pool = annotations[annotations["participant_id"].isin(group_of)].assign(
+        group=lambda t: t["participant_id"].map(group_of)
+    )
+    pool = pool.sort_values(["participant_id", "recording_id", "frame"], ignore_index=True)
+    columns = ["participant_id", "group", "recording_id", "frame"]
+    per_group_images = pool.groupby("group").size().to_dict()
+    per_group_people = train.groupby("group").size().to_dict()
+    problems = [
+        f"composition {'+'.join(c)}: no training participant of group {g}"
+        for c in compositions
+        for g in c
+        if g not in per_group_images
+    ]
+    problems += [
+        f"learning curve: {m} participants per group, but group {g} has {n} training participants"
+        for m in participants_per_group
+        for g, n in per_group_people.items()
+        if m > n
+    ]
+    if problems:
+        raise ValueError("; ".join(problems))
+    parts = []
+    if compositions:
+        multiple = math.lcm(*(len(c) for c in compositions))
+        n = min(len(c) * min(per_group_images[g] for g in c) for c in compositions) // multiple * multiple
+        for c in compositions:
+            for g in c:
+                rng = np.random.default_rng([seed, *map(ord, composition_arm(c)), *map(ord, g)])
+                rows = pool[pool["group"] == g]
+                take = np.sort(rng.choice(len(rows), size=n // len(c), replace=False))
+                parts.append(rows.iloc[take][columns].assign(arm=composition_arm(c), kind="composition"))
+    order = {}
+    for g, ids in train.sort_values("participant_id").groupby("group", sort=True)["participant_id"]:
+        order[g] = list(np.random.default_rng([seed, *map(ord, g)]).permutation(ids.to_numpy()))
+    for m in participants_per_group:
+        chosen = {pid for ids in order.values() for pid in ids[:m]}
+        rows = pool[pool["participant_id"].isin(chosen)]
+        parts.append(rows[columns].assign(arm=curve_arm(m), kind="curve"))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["arm", "kind", *columns])
+    return out[["arm", "kind", *columns]]
 
 
 def split_participants(
