@@ -309,3 +309,31 @@ def final_outputs():
             "results/figures/ladder.pdf",
         ]
     return outputs
+
+
+# the fine-tuning data ablation (ablation.smk)
+ABLATION = config["ablation"]
+ABLATION_ARMS = [composition_arm(c) for c in ABLATION["compositions"]] + [
+    curve_arm(m) for m in ABLATION["participants_per_group"]
+]
+
+
+def ablation_weights(arm):
+    """An arm's fine-tuned weights: the learning curve's point at
+    fan.train_participants_per_group trains on exactly the split's training participants, so it is
+    the study's fine-tuned model."""
+    if arm == curve_arm(config["fan"]["train_participants_per_group"]):
+        return "results/fan/finetuned.pth"
+    return f"results/ablation/{arm}.pth"
+
+
+def ablation_checked(wildcards):
+    """The split, once the learning curve's points are checked against the split (only when the
+    ablation is asked for)."""
+    per_group = config["fan"]["train_participants_per_group"]
+    if too_many := [m for m in ABLATION["participants_per_group"] if m > per_group]:
+        raise WorkflowError(
+            f"config ablation.participants_per_group: {too_many} exceed fan.train_participants_per_group "
+            f"= {per_group}, the training participants each group has"
+        )
+    return "results/fan/split.tsv"
