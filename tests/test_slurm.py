@@ -59,7 +59,9 @@ def test_slurm_profile_plans_the_tiny_config_with_resources_for_every_job(tmp_pa
     jobs = [j for j in logged_jobs(log) if not j.local]
     rules = {j.rule for j in jobs}
     assert CNN_RULES <= rules, rules
-    assert set(settings["set-resources"]) <= rules, "set-resources names a rule the workflow does not have"
+    listed = snakemake(new_workdir(tmp_path / "rules"), "--list-rules", log_name="rules.log", cores=None)
+    workflow_rules = {line.strip() for line in listed.splitlines() if line.strip() and not line[0].isspace()}
+    assert set(settings["set-resources"]) <= workflow_rules, "set-resources names a rule the workflow does not have"
     for job in jobs:
         assert {"mem_mb", "runtime"} <= job.resources.keys(), job
         # the tiny config runs FAN on the CPU (fan.device: cpu): no job holds a GPU
@@ -300,12 +302,15 @@ def cluster(tmp_path) -> Iterator[Cluster]:
 
 
 def test_slurm_profile_runs_every_job_on_the_cluster_as_a_local_run_would(cluster, tiny, tmp_path):
-    # a few jobs of each kind: the FAN stage (pretrain_fan, finetune_fan, landmark_accuracy: GPU; fan_split: CPU)
-    # and one recording tracked with each model (track_landmarks: GPU) and reconstructed in 3D (CPU) ...
+    # a few jobs of each kind: the FAN stage (pretrain_fan, finetune_fan, landmark_accuracy and their cross-fitted
+    # versions: GPU; fan_split: CPU) and one recording tracked with each model (track_landmarks: GPU) and
+    # reconstructed in 3D (CPU) ...
     local = tiny  # the session's tiny run, made locally (--cores 2) with the same config and code
     recording = sorted(pd.read_csv(local / "results/synthetic/recordings.tsv", sep="\t")["recording_id"])[0]
-    targets = ["results/landmarks/per_image.tsv"]
-    targets += [f"results/landmarks3d/{model}/{recording}.parquet" for model in ("pretrained", "finetuned")]
+    targets = ["results/landmarks/per_image.tsv", "results/landmarks/crossfit_per_image.tsv"]
+    targets += [
+        f"results/landmarks3d/{model}/{recording}.parquet" for model in ("pretrained", "finetuned", "finetuned_cf")
+    ]
     # ... from the same inputs (synthetic recordings, validated annotations, annotated frames): the local run's
     # results are copied (without Snakemake's metadata) and the FAN stage and what follows it are run again
     remote = new_workdir(tmp_path / "slurm")
