@@ -242,3 +242,15 @@ def final_outputs():
             "results/figures/ladder.pdf",
         ]
     return outputs
+
+
+def preflight_estimate(cores):
+    """Log the pre-flight estimate of disk and CPU time (neuroface.scale); an estimate that
+    cannot be made is a warning, never a failed run."""
+    from snakemake.logging import logger
+    from neuroface.scale import preflight
+
+    try:
+        logger.info(preflight(config, cores or None))
+    except Exception as err:  # noqa: BLE001 - an estimate must not stop the run
+        logger.warning(f"Pre-flight estimate unavailable: {type(err).__name__}: {err}")

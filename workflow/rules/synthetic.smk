@@ -4,6 +4,11 @@
 
 if SYNTHETIC:
 
+    def synthetic_bags(paths):
+        """The bag outputs, temp() unless config synthetic.keep_bags: Snakemake then deletes each
+        once every job of the run that reads it has finished."""
+        return paths if config["synthetic"]["keep_bags"] else temp(paths)
+
     rule synthetic_tables:
         """participants.tsv and recordings.tsv of the synthetic cohort."""
         output:
@@ -21,9 +26,11 @@ if SYNTHETIC:
     rule synthetic_participant:
         """All RealSense recordings (colour + depth .bag) of one participant, with ground truth."""
         output:
-            bags=expand(
-                f"{SYNTH_DIR}/bags/{{{{participant}}}}_{{suffix}}.bag",
-                suffix=RECORDING_SUFFIXES,
+            bags=synthetic_bags(
+                expand(
+                    f"{SYNTH_DIR}/bags/{{{{participant}}}}_{{suffix}}.bag",
+                    suffix=RECORDING_SUFFIXES,
+                )
             ),
             truth=expand(
                 f"{SYNTH_DIR}/truth/{{{{participant}}}}_{{suffix}}.npz",
