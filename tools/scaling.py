@@ -188,10 +188,11 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/neuroface-scaling"))
     parser.add_argument("--calibration", type=Path, help="write the fitted costs here (YAML)")
     args = parser.parse_args()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    commit = git.stdout.strip() or os.environ.get("NEUROFACE_COMMIT", "unknown")  # a git archive has no .git
     command = "PYTHONPATH=src python tools/scaling.py " + " ".join(sys.argv[1:])
     started = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    print(f"# {command}\n# commit {commit.stdout.strip()}, {started}, {os.cpu_count()} CPUs, --cores {args.cores}")
+    print(f"# {command}\n# commit {commit}, {started}, {os.cpu_count()} CPUs, --cores {args.cores}")
 
     runs, jobs = [], []
     for factor in args.factors:
@@ -257,7 +258,7 @@ def main() -> None:
         bag_bytes_per_frame=per_frame,
         bag_bytes_per_bag=per_bag,
         other_bytes_per_frame=float(other_bytes.sum() / totals.sum()),
-        source=f"{command} (commit {commit.stdout.strip()}, {started}, mean load "
+        source=f"{command} (commit {commit}, {started}, mean load "
         f"{np.mean([r['load'] for r in runs]):.1f} on {os.cpu_count()} CPUs)",
     )
     print(
