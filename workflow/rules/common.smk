@@ -244,6 +244,13 @@ def final_outputs():
     return outputs
 
 
+def synthetic_bags(paths):
+    """The synthetic cohort's bag outputs: temp() unless config synthetic.keep_bags, so that
+    Snakemake deletes each once every job of the run that reads it has finished (the lab's
+    recordings are no rule's output: never deleted)."""
+    return paths if config["synthetic"]["keep_bags"] else temp(paths)
+
+
 def preflight_estimate(cores):
     """Log the pre-flight estimate of disk and CPU time (neuroface.scale); an estimate that
     cannot be made is a warning, never a failed run."""

@@ -4,11 +4,6 @@
 
 if SYNTHETIC:
 
-    def synthetic_bags(paths):
-        """The bag outputs, temp() unless config synthetic.keep_bags: Snakemake then deletes each
-        once every job of the run that reads it has finished."""
-        return paths if config["synthetic"]["keep_bags"] else temp(paths)
-
     rule synthetic_tables:
         """participants.tsv and recordings.tsv of the synthetic cohort."""
         output:
