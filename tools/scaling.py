@@ -15,14 +15,21 @@ per frame, and no pre-training), bags not kept (``synthetic.keep_bags: false``, 
 
 Times: wall from this process; CPU = user + system of Snakemake and every job (``getrusage`` of the
 children), exact; per stage, Snakemake's benchmark ``cpu_time`` (sampled each second for 30 s, then every
-30 s, so slightly low). Disk: every bag's largest size seen (polled each second), the most bag bytes present
-at one time, and ``results/`` at the end.
+30 s: low by what a job spends after its last sample). The rest of the CPU (Snakemake itself, the rules
+without a benchmark, what the sampling missed) is fitted over the runs as a fixed part (per participant in
+the calibration) plus a part per frame, so the calibration reproduces each run's exact CPU total. Disk:
+every bag's largest size seen (polled each second; bytes per frame and per bag fitted over the runs' totals),
+the most bag bytes present at one time, and ``results/`` at the end.
+
+Each run leaves ``scaling.json`` (its times, load and disk) in its work directory; ``--reuse`` reads finished
+runs instead of running them again (e.g. to refit after a change to this script).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import resource
 import subprocess
@@ -36,6 +43,7 @@ import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+RECORD = "scaling.json"  # a finished run's times, load and disk, in its work directory
 sys.path.insert(0, str(REPO / "src"))
 
 from neuroface import scale  # noqa: E402
@@ -134,15 +142,18 @@ def run_workflow(workdir: Path, config: dict, cores: int) -> dict:
     if rc != 0:
         raise SystemExit(f"snakemake failed in {workdir} (exit {rc}); see {workdir / 'snakemake.log'}")
     left = list((workdir / config["synthetic"]["out_dir"] / "bags").glob("*.bag"))
-    return {
+    record = {
         "wall_s": wall,
         "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
         "load": float(np.mean(loads)),
-        "bag_sizes": dict(poller.sizes),
+        "bag_bytes": sum(poller.sizes.values()),
+        "bags": len(poller.sizes),
         "bag_peak": poller.peak,
         "bags_left": len(left),
         "results_end": du(workdir / "results"),
     }
+    (workdir / RECORD).write_text(json.dumps(record, indent=1))
+    return record
 
 
 def actual_frames(workdir: Path, config: dict) -> dict[str, int]:
@@ -187,6 +198,9 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/neuroface-scaling"))
     parser.add_argument("--calibration", type=Path, help="write the fitted costs here (YAML)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="read the runs already finished in --workdir (their scaling.json)"
+    )
     args = parser.parse_args()
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
     commit = git.stdout.strip() or os.environ.get("NEUROFACE_COMMIT", "unknown")  # a git archive has no .git
@@ -198,8 +212,14 @@ def main() -> None:
     for factor in args.factors:
         config = run_config(args.base, args.fps * factor, factor)
         workdir = args.workdir / f"x{factor:g}"
-        print(f"# running {factor:g}x (fps {args.fps * factor:g}) in {workdir}, load {loadavg():.1f} ...", flush=True)
-        result = run_workflow(workdir, config, args.cores)
+        if args.reuse and (workdir / RECORD).exists():
+            print(f"# {factor:g}x (fps {args.fps * factor:g}): the run finished in {workdir}", flush=True)
+            result = json.loads((workdir / RECORD).read_text())
+        else:
+            print(
+                f"# running {factor:g}x (fps {args.fps * factor:g}) in {workdir}, load {loadavg():.1f} ...", flush=True
+            )
+            result = run_workflow(workdir, config, args.cores)
         frames = actual_frames(workdir, config)
         job = stage_jobs(workdir, config, frames).assign(factor=factor)
         runs.append({"factor": factor, "config": config, "frames": frames, **result})
@@ -223,7 +243,7 @@ def main() -> None:
         print(
             f"| {run['factor']:g}x | {run['config']['synthetic']['fps']:g} | {total:,} | {load.units['tracking']:,.0f} "
             f"| {bench_cpu:.0f} s | {run['wall_s']:.0f} s | {run['cpu_s']:.0f} s | {run['cpu_s'] / total:.2f} "
-            f"| {run['load']:.1f} | {gb(sum(run['bag_sizes'].values()))} | {gb(run['bag_peak'])} | {run['bags_left']} "
+            f"| {run['load']:.1f} | {gb(run['bag_bytes'])} | {gb(run['bag_peak'])} | {run['bags_left']} "
             f"| {gb(run['results_end'])} |"
         )
 
@@ -246,24 +266,28 @@ def main() -> None:
         print(f"| {stage.name} | {stage.unit} | {' | '.join(cells)} | {per_unit:.4f} | {per_job:.2f} |")
 
     # the rest of the run (unbenchmarked rules, Snakemake itself, what the samplers missed): CPU not in a stage
-    other = [run["cpu_s"] - jobs.loc[jobs["factor"] == run["factor"], "cpu_time"].sum() for run in runs]
+    # (fitted on the runs' totals: the same participants and bags in each, more frames)
+    other = np.array([run["cpu_s"] - jobs.loc[jobs["factor"] == run["factor"], "cpu_time"].sum() for run in runs])
     totals = np.array([sum(run["frames"].values()) for run in runs], float)
-    participants = {r.split("_")[0] for r in runs[0]["frames"]}
-    sizes = [(run["frames"][Path(name).stem], size) for run in runs for name, size in run["bag_sizes"].items()]
-    per_frame, per_bag = fit(np.array([f for f, _ in sizes], float), np.array([s for _, s in sizes], float))
+    participants = len({r.split("_")[0] for r in runs[0]["frames"]})
+    other_per_frame, other_fixed = fit(totals, other)
+    bag_per_frame, bag_fixed = fit(totals, np.array([run["bag_bytes"] for run in runs], float))
+    per_bag = bag_fixed / runs[0]["bags"]
     other_bytes = np.array([run["results_end"] for run in runs], float)
     calibration = scale.Calibration(
         stages=fitted,
-        other_cpu_s_per_participant=float(np.mean(other)) / len(participants),
-        bag_bytes_per_frame=per_frame,
+        other_cpu_s_per_participant=other_fixed / participants,
+        other_cpu_s_per_frame=other_per_frame,
+        bag_bytes_per_frame=bag_per_frame,
         bag_bytes_per_bag=per_bag,
         other_bytes_per_frame=float(other_bytes.sum() / totals.sum()),
         source=f"{command} (commit {commit}, {started}, mean load "
         f"{np.mean([r['load'] for r in runs]):.1f} on {os.cpu_count()} CPUs)",
     )
     print(
-        f"\nRest of the run (CPU not in a stage): {', '.join(f'{o:.0f} s' for o in other)}; bags: "
-        f"{per_frame / 1e6:.3f} MB per frame + {per_bag / 1e6:.3f} MB per bag; results/ without bags: "
+        f"\nRest of the run (CPU not in a stage): {', '.join(f'{o:.0f} s' for o in other)}: {other_fixed:.0f} s + "
+        f"{other_per_frame:.3f} s per frame; bags: "
+        f"{bag_per_frame / 1e6:.3f} MB per frame + {per_bag / 1e6:.3f} MB per bag; results/ without bags: "
         f"{calibration.other_bytes_per_frame / 1e3:.1f} kB per frame"
     )
 
@@ -309,6 +333,7 @@ def write_calibration(path: Path, cal: scale.Calibration, runs: list[dict]) -> N
             for name, (u, j) in cal.stages.items()
         },
         "other_cpu_s_per_participant": round(cal.other_cpu_s_per_participant, 2),
+        "other_cpu_s_per_frame": round(cal.other_cpu_s_per_frame, 4),
         "disk": {
             "bag_bytes_per_frame": round(cal.bag_bytes_per_frame),
             "bag_bytes_per_bag": round(cal.bag_bytes_per_bag),

@@ -183,9 +183,10 @@ def workload(config: Mapping[str, Any], frames: Mapping[str, float] | None = Non
 
 @dataclass(frozen=True)
 class Calibration:
-    """Per stage (name -> (CPU s per unit, CPU s per job)), CPU seconds of the rest of the run per
-    participant (its jobs are per participant or recording), bag bytes (per frame, per bag) and
-    results other than bags (bytes per frame), and where they came from.
+    """Per stage (name -> (CPU s per unit, CPU s per job)); the CPU seconds of the rest of the run
+    (unbenchmarked rules, Snakemake itself, what the benchmarks' sampling missed) per participant
+    and per frame; bag bytes (per frame, per bag) and results other than bags (bytes per frame);
+    and where they came from.
     """
 
     stages: dict[str, tuple[float, float]]
@@ -194,6 +195,7 @@ class Calibration:
     bag_bytes_per_bag: float
     other_bytes_per_frame: float
     source: str
+    other_cpu_s_per_frame: float = 0.0
 
     @classmethod
     def load(cls, path: str | Path = CALIBRATION) -> Calibration:
@@ -204,8 +206,17 @@ class Calibration:
             bag_bytes_per_frame=float(data["disk"]["bag_bytes_per_frame"]),
             bag_bytes_per_bag=float(data["disk"]["bag_bytes_per_bag"]),
             other_bytes_per_frame=float(data["disk"]["other_bytes_per_frame"]),
-            source=str(data.get("source", path)),
+            source=_shown(Path(path)),
+            other_cpu_s_per_frame=float(data.get("other_cpu_s_per_frame", 0.0)),
         )
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it."""
+    try:
+        return str(path.resolve().relative_to(CALIBRATION.parents[2]))
+    except ValueError:
+        return str(path)
 
 
 def read_benchmarks(benchmarks: str | Path, stage: Stage) -> pd.DataFrame:
@@ -260,6 +271,7 @@ def refit(calibration: Calibration, benchmarks: str | Path, load: Workload) -> t
         calibration.bag_bytes_per_bag,
         calibration.other_bytes_per_frame,
         source,
+        calibration.other_cpu_s_per_frame,
     ), refitted
 
 
@@ -301,7 +313,7 @@ def estimate(config: Mapping[str, Any], calibration: Calibration, load: Workload
         stage_cpu[name] = units * per_unit + load.jobs[name] * per_job
     return Estimate(
         stage_cpu,
-        calibration.other_cpu_s_per_participant * load.participants,
+        calibration.other_cpu_s_per_participant * load.participants + calibration.other_cpu_s_per_frame * load.frames,
         load.frames * calibration.bag_bytes_per_frame + load.bags * calibration.bag_bytes_per_bag,
         load.frames * calibration.other_bytes_per_frame,
         load.frames,
@@ -328,15 +340,20 @@ def format_estimate(est: Estimate, cores: int | None, source: str) -> str:
         f"Pre-flight estimate (whole run from scratch): {est.frames:,.0f} frames ({est.tracked_frames:,.0f} tracked); "
         f"disk peak {_size(est.peak_bytes)} ({_size(est.bag_bytes)} bags), "
         f"at the end {_size(est.final_bytes)} ({end}); "
-        f"CPU {_hours(est.cpu_s)} ({stages}){wall}. Per-frame costs: {source}"
+        f"CPU {_hours(est.cpu_s)} ({stages}){wall}. Costs per frame: {source}"
     )
 
 
-def preflight(config: Mapping[str, Any], cores: int | None = None, benchmarks: str | Path = "benchmarks") -> str:
-    """The line the workflow prints before its first job; for the lab's recordings, their size only."""
+def preflight(
+    config: Mapping[str, Any],
+    cores: int | None = None,
+    benchmarks: str | Path = "benchmarks",
+    calibration: str | Path = CALIBRATION,
+) -> str:
+    """The line the workflow prints before its first job (none for the lab's recordings)."""
     if config["cohort"]["source"] != "synthetic":
         return "Pre-flight estimate: the lab's recordings are read where they are (no bags written); no time estimate."
-    calibration = Calibration.load()
+    calibration = Calibration.load(calibration)
     load = workload(config)
     if Path(benchmarks).is_dir():
         calibration, _ = refit(calibration, benchmarks, load)
@@ -353,10 +370,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("config", nargs="?", default="config.yaml")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--benchmarks", default="benchmarks", help="a run's benchmarks/ to refit from, if present")
+    parser.add_argument("--calibration", default=CALIBRATION, help="default: the committed one")
     args = parser.parse_args(argv)
     config = yaml.safe_load(Path(args.config).read_text())
     validate(config, str(Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"))
-    print(preflight(config, args.cores, args.benchmarks))
+    print(preflight(config, args.cores, args.benchmarks, args.calibration))
 
 
 if __name__ == "__main__":
