@@ -321,6 +321,7 @@ def write_calibration(path: Path, cal: scale.Calibration, runs: list[dict]) -> N
                 "wall_s": round(r["wall_s"], 1),
                 "cpu_s": round(r["cpu_s"], 1),
                 "mean_load": round(r["load"], 2),
+                **({"note": r["note"]} if "note" in r else {}),
             }
             for r in runs
         ],

@@ -332,10 +332,10 @@ def _hours(seconds: float) -> str:
 
 def format_estimate(est: Estimate, cores: int | None, source: str) -> str:
     """The pre-flight lines: frames, disk (peak and at the end) and CPU time (by stage)."""
-    top = sorted(est.stage_cpu_s.items(), key=lambda kv: -kv[1])
+    top = sorted([*est.stage_cpu_s.items(), ("rest", est.other_cpu_s)], key=lambda kv: -kv[1])
     stages = ", ".join(f"{name} {_hours(s)}" for name, s in top if s >= 0.05 * est.cpu_s)
-    wall = f"; on {cores} free cores >= {_hours(est.cpu_s / cores)} wall" if cores else ""
-    end = "bags kept" if est.keep_bags else "bags deleted (synthetic.keep_bags false)"
+    wall = f"; on {cores} free core{'s' if cores > 1 else ''} >= {_hours(est.cpu_s / cores)} wall" if cores else ""
+    end = "bags kept" if est.keep_bags else "bags deleted: synthetic.keep_bags false"
     return (
         f"Pre-flight estimate (whole run from scratch): {est.frames:,.0f} frames ({est.tracked_frames:,.0f} tracked); "
         f"disk peak {_size(est.peak_bytes)} ({_size(est.bag_bytes)} bags), "

@@ -26,6 +26,9 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 SYNTHETIC = config["cohort"]["source"] == "synthetic"
 SYNTH_DIR = config["synthetic"]["out_dir"]
+# config synthetic as the synthetic rules' params: without keep_bags, which changes no file's
+# contents, so that switching it reruns nothing
+SYNTHETIC_CONFIG = {k: v for k, v in config["synthetic"].items() if k != "keep_bags"}
 FRAME_IMAGES = None if SYNTHETIC else config["cohort"].get("frames")
 
 

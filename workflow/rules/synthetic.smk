@@ -14,7 +14,7 @@ if SYNTHETIC:
         conda:
             "../../envs/realsense.yaml"
         params:
-            synthetic=config["synthetic"],
+            synthetic=SYNTHETIC_CONFIG,
         script:
             "../scripts/synthetic_tables.py"
 
@@ -38,7 +38,7 @@ if SYNTHETIC:
         conda:
             "../../envs/realsense.yaml"
         params:
-            synthetic=config["synthetic"],
+            synthetic=SYNTHETIC_CONFIG,
         script:
             "../scripts/synthetic_participant.py"
 
@@ -56,7 +56,7 @@ if SYNTHETIC:
         conda:
             "../../envs/realsense.yaml"
         params:
-            synthetic=config["synthetic"],
+            synthetic=SYNTHETIC_CONFIG,
         script:
             "../scripts/synthetic_labels.py"
 
@@ -71,6 +71,6 @@ if SYNTHETIC:
         conda:
             "../../envs/realsense.yaml"
         params:
-            synthetic=config["synthetic"],
+            synthetic=SYNTHETIC_CONFIG,
         script:
             "../scripts/synthetic_generic_corpus.py"
