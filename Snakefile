@@ -35,6 +35,12 @@ include: "workflow/rules/ladder.smk"
 include: "workflow/rules/ablation.smk"
 
 
+onstart:
+    # the disk and CPU time the run should take (README "Scale"); never in --dry-run or --lint,
+    # nor in the jobs a cluster runs (they start with --no-hooks)
+    preflight_estimate(workflow.local_exec and workflow._cores)
+
+
 rule all:
     default_target: True
     input:

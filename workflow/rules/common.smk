@@ -32,6 +32,9 @@ validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 SYNTHETIC = config["cohort"]["source"] == "synthetic"
 SYNTH_DIR = config["synthetic"]["out_dir"]
+# config synthetic as the synthetic rules' params: without keep_bags, which changes no file's
+# contents, so that switching it reruns nothing
+SYNTHETIC_CONFIG = {k: v for k, v in config["synthetic"].items() if k != "keep_bags"}
 FRAME_IMAGES = None if SYNTHETIC else config["cohort"].get("frames")
 
 
@@ -309,6 +312,25 @@ def final_outputs():
             "results/figures/ladder.pdf",
         ]
     return outputs
+
+
+def synthetic_bags(paths):
+    """The synthetic cohort's bag outputs: temp() unless config synthetic.keep_bags, so that
+    Snakemake deletes each once every job of the run that reads it has finished (the lab's
+    recordings are no rule's output: never deleted)."""
+    return paths if config["synthetic"]["keep_bags"] else temp(paths)
+
+
+def preflight_estimate(cores):
+    """Log the pre-flight estimate of disk and CPU time (neuroface.scale); an estimate that
+    cannot be made is a warning, never a failed run."""
+    from snakemake.logging import logger
+    from neuroface.scale import preflight
+
+    try:
+        logger.info(preflight(config, cores or None))
+    except Exception as err:  # noqa: BLE001 - an estimate must not stop the run
+        logger.warning(f"Pre-flight estimate unavailable: {type(err).__name__}: {err}")
 
 
 # the fine-tuning data ablation (ablation.smk)

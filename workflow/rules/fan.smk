@@ -112,8 +112,9 @@ rule finetune_fan:
 if FOLDS:
 
     rule crossfit_folds:
-        """The cross-fitting folds (stratified by group, seeded) and each fold's training
-        participants, as planned when the DAG was built."""
+        """The cross-fitting folds (stratified by group, seeded), as planned when the DAG was
+        built, and who has annotated frames: fold k's model trains on the annotated participants
+        of the other folds."""
         output:
             "results/fan/crossfit/folds.tsv",
         log:

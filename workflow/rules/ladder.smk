@@ -47,7 +47,7 @@ if SYNTHETIC:
         conda:
             "../../envs/realsense.yaml"
         params:
-            synthetic=config["synthetic"],
+            synthetic=SYNTHETIC_CONFIG,
             feature_keys=FEATURE_KEYS,
             sets=FEATURE_SETS,
             recordings=classified_recordings(),
@@ -102,7 +102,7 @@ if SYNTHETIC:
         conda:
             "../../envs/ladder.yaml"
         params:
-            synthetic=config["synthetic"],
+            synthetic=SYNTHETIC_CONFIG,
             runs=RUNS,
             sets=FEATURE_SETS,
             feature_keys=FEATURE_KEYS,

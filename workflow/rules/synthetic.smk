@@ -14,16 +14,18 @@ if SYNTHETIC:
         conda:
             "../../envs/realsense.yaml"
         params:
-            synthetic=config["synthetic"],
+            synthetic=SYNTHETIC_CONFIG,
         script:
             "../scripts/synthetic_tables.py"
 
     rule synthetic_participant:
         """All RealSense recordings (colour + depth .bag) of one participant, with ground truth."""
         output:
-            bags=expand(
-                f"{SYNTH_DIR}/bags/{{{{participant}}}}_{{suffix}}.bag",
-                suffix=RECORDING_SUFFIXES,
+            bags=synthetic_bags(
+                expand(
+                    f"{SYNTH_DIR}/bags/{{{{participant}}}}_{{suffix}}.bag",
+                    suffix=RECORDING_SUFFIXES,
+                )
             ),
             truth=expand(
                 f"{SYNTH_DIR}/truth/{{{{participant}}}}_{{suffix}}.npz",
@@ -36,7 +38,7 @@ if SYNTHETIC:
         conda:
             "../../envs/realsense.yaml"
         params:
-            synthetic=config["synthetic"],
+            synthetic=SYNTHETIC_CONFIG,
         script:
             "../scripts/synthetic_participant.py"
 
@@ -54,7 +56,7 @@ if SYNTHETIC:
         conda:
             "../../envs/realsense.yaml"
         params:
-            synthetic=config["synthetic"],
+            synthetic=SYNTHETIC_CONFIG,
         script:
             "../scripts/synthetic_labels.py"
 
@@ -69,6 +71,6 @@ if SYNTHETIC:
         conda:
             "../../envs/realsense.yaml"
         params:
-            synthetic=config["synthetic"],
+            synthetic=SYNTHETIC_CONFIG,
         script:
             "../scripts/synthetic_generic_corpus.py"

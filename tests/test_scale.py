@@ -1,0 +1,165 @@
+"""Scale: the pre-flight estimate (neuroface.scale) against a hand computation, the committed calibration,
+and synthetic.keep_bags (false: the bag outputs, and only they, are temp())."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import REPO
+from neuroface import scale
+from neuroface.synthetic import generate
+from neuroface.synthetic.cohort import plan_cohort
+from workflow_runs import TINY_CONFIG, new_workdir
+
+#: A cohort whose recordings last the same in every group: no natural or disease slowing.
+FLAT = {"rate_log_sd": 0.0, "ps_slowness_mean": 0.0, "als_slowness_mean": 0.0}
+
+
+def flat_config() -> dict:
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["synthetic"].update(
+        fps=10,
+        repetitions={"BBP": 1, "OPEN": 1, "SPREAD": 1},
+        participants={"HC": 2, "PS": 2, "ALS": 2},
+        rest_seconds=3,
+        annotations_per_participant=4,
+        disease=FLAT,
+    )
+    config["tracking"]["recordings"] = "all"
+    return config
+
+
+def test_expected_frames_by_hand():
+    synthetic = flat_config()["synthetic"]
+    # seconds = lead + tail (0.7 + 0.7) + repetitions x nominal duration (BBP 1.55, OPEN 2.0) + pauses (0.55 each);
+    # frames = floor(seconds x fps) + 1 -> seconds x fps + 0.5 on average; then 0.4 % of the inner frames lost
+    assert scale.expected_frames("BBP", "HC", synthetic) == pytest.approx(30.0 - 28.0 * 0.004)  # 2.95 s
+    assert scale.expected_frames("OPEN", "ALS", synthetic) == pytest.approx(34.5 - 32.5 * 0.004)  # 3.4 s
+    assert scale.expected_frames("REST", "PS", synthetic) == pytest.approx(31.0 - 29.0 * 0.004)  # floor(30) + 1
+    # ALS slowness 0.25 (its cap far away): durations x 1.25; 2 repetitions, one pause
+    slow = {**synthetic, "repetitions": {"BBP": 2}, "disease": {"als_slowness_mean": 0.25, "slowness_max": 100.0}}
+    rate = np.exp(0.15**2 / 2)  # E[rate] of the log-normal natural variation (rate_log_sd 0.15)
+    seconds = 1.4 + 2 * 1.55 * rate * 1.25 + 0.55
+    n = seconds * 10 + 0.5
+    assert scale.expected_frames("BBP", "ALS", slow) == pytest.approx(n - (n - 2) * 0.004)
+
+
+def test_estimate_by_hand():
+    config = flat_config()
+    calibration = scale.Calibration(
+        stages={"render": (0.1, 2.0), "tracking": (0.05, 1.0)},
+        other_cpu_s_per_participant=10.0,
+        bag_bytes_per_frame=1e6,
+        bag_bytes_per_bag=0.5e6,
+        other_bytes_per_frame=1e3,
+        source="by hand",
+        other_cpu_s_per_frame=0.01,
+    )
+    est = scale.estimate(config, calibration)
+    # per participant: BBP 29.888 + OPEN 34.37 + SPREAD 34.37 + REST 30.884 = 129.512 frames; 6 participants
+    frames = 6 * 129.512
+    assert est.frames == pytest.approx(frames)
+    assert est.tracked_frames == pytest.approx(frames)  # tracking.recordings: all
+    assert est.stage_cpu_s["render"] == pytest.approx(0.1 * frames + 2.0 * 6)  # a job per participant
+    assert est.stage_cpu_s["tracking"] == pytest.approx(0.05 * frames + 1.0 * 24)  # a job per recording
+    assert est.cpu_s == pytest.approx(0.1 * frames + 12 + 0.05 * frames + 24 + 10.0 * 6 + 0.01 * frames)
+    assert est.bag_bytes == pytest.approx(1e6 * frames + 0.5e6 * 24)
+    assert est.peak_bytes == pytest.approx(est.bag_bytes + 1e3 * frames)
+    assert est.final_bytes == est.peak_bytes  # bags kept by default
+    config["synthetic"]["keep_bags"] = False
+    dropped = scale.estimate(config, calibration)
+    assert dropped.final_bytes == pytest.approx(1e3 * frames) and dropped.peak_bytes == est.peak_bytes
+    line = scale.format_estimate(dropped, 2, calibration.source)
+    assert "deleted" in line and "by hand" in line and "on 2 free cores" in line
+
+
+def test_expected_frames_match_the_generator():
+    """The mean frames the estimate counts are those the generator writes, up to the cohort's draws."""
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    plan = plan_cohort(config["synthetic"])
+    exact = 0
+    for pid in plan.participants["participant_id"]:
+        who = generate.participant(plan, pid, render=False)
+        for rid in plan.recordings.loc[plan.recordings["participant_id"] == pid, "recording_id"]:
+            exact += len(generate.recording_motion(plan, rid, who=who).times_s)
+    expected = scale.workload(config).frames
+    assert expected == pytest.approx(exact, rel=0.05), (expected, exact)
+
+
+def test_committed_calibration_estimates_the_presets():
+    calibration = scale.Calibration.load()
+    assert set(calibration.stages) <= set(scale.STAGE_BY_NAME)
+    assert calibration.source == "resources/scale/calibration.yaml"
+    assert "tools/scaling.py" in yaml.safe_load(scale.CALIBRATION.read_text())["source"]  # how it was made
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    demo = scale.estimate(config, calibration)
+    config["synthetic"]["preset"] = "paper"
+    paper = scale.estimate(config, calibration)
+    assert 10_000 < demo.frames < 14_000 and 140_000 < paper.frames < 190_000
+    assert paper.bag_bytes > 10 * demo.bag_bytes and paper.cpu_s > demo.cpu_s
+
+
+def test_refit_from_a_runs_benchmarks(tmp_path: Path):
+    """A run's own benchmarks replace a stage's per-unit cost (the per-job part kept)."""
+    config = flat_config()
+    load = scale.workload(config)
+    bench = tmp_path / "benchmarks" / "synthetic" / "participants"
+    bench.mkdir(parents=True)
+    frames = load.recordings.groupby("participant_id")["frames"].sum()
+    for pid in ("A001", "N001"):  # 2.0 s per job + 0.5 s per frame
+        (bench / f"{pid}.tsv").write_text(f"s\tcpu_time\n99\t{2.0 + 0.5 * frames[pid]}\n")
+    calibration = scale.Calibration({"render": (0.1, 2.0)}, 0.0, 0.0, 0.0, 0.0, "committed", 0.0)
+    refitted, stages = scale.refit(calibration, tmp_path / "benchmarks", load)
+    assert stages == ["render"] and refitted.stages["render"] == pytest.approx((0.5, 2.0))
+    assert "refitted" in refitted.source
+
+
+_RULE_OUTPUTS = """
+import json, sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.io import is_flagged
+from snakemake.settings.types import OutputSettings, ResourceSettings
+
+with SnakemakeApi(OutputSettings()) as api:
+    workflow = api.workflow(
+        snakefile=Path(sys.argv[1]), workdir=Path(sys.argv[2]), resource_settings=ResourceSettings(cores=1)
+    )._workflow
+    temp = {r.name: {str(f): is_flagged(f, "temp") for f in r.output} for r in workflow.rules}
+    params = [r.name for r in workflow.rules if "keep_bags" in repr(dict(r.params.items()))]
+    print(json.dumps({"temp": temp, "params": params}))
+"""
+
+
+def rule_outputs(workdir: Path) -> dict:
+    """As Snakemake parses the workflow in ``workdir``: temp (rule -> output pattern -> temp()) and params
+    (the rules whose params hold keep_bags)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _RULE_OUTPUTS, str(REPO / "Snakefile"), str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_keep_bags_switch_makes_the_bags_temp(tmp_path: Path, keep: bool):
+    parsed = rule_outputs(new_workdir(tmp_path, keep_bags=keep))
+    outputs = parsed["temp"]
+    temp = {f for files in outputs.values() for f, flagged in files.items() if flagged}
+    bags = {f for f in outputs["synthetic_participant"] if f.endswith(".bag")}
+    assert len(bags) == 4  # one per recording of the participant
+    assert temp == (set() if keep else bags)  # the ground truth, tracks, ... never temp
+    # no rule's params hold the switch: switching it on a finished run reruns nothing
+    assert parsed["params"] == []
