@@ -116,21 +116,16 @@ def test_median_filter_removes_spikes_and_respects_gaps():
     np.testing.assert_allclose(smooth[0, 0, 0], 0.0)
 
 
-DEMO = REPO / "results" / "fan" / "finetuned.pth"  # built by the workflow
 SHIPPED = REPO / "resources" / "fan" / "demo_pretrained.pth"  # in the repository: runs everywhere
 
 
+# The fine-tuned demo FAN exists only after a default run (about an hour here), so its tracking accuracy is checked
+# where that run measures it, against the truth of every tracked frame (results/tracking/accuracy.tsv, README
+# "Video tracking"), not by a test that would skip wherever the workflow has not been run.
 @pytest.mark.parametrize(
     ("weights", "bound"),
-    [
-        (SHIPPED, 22.0),  # the demo's pre-trained FAN: ~14-15 % on the cohort (its own annotation convention)
-        pytest.param(
-            DEMO,
-            12.0,  # fine-tuned: ~5 %
-            marks=pytest.mark.skipif(not DEMO.is_file(), reason="fine-tuned demo FAN not built (run the workflow)"),
-        ),
-    ],
-    ids=["pretrained", "finetuned"],
+    [(SHIPPED, 22.0)],  # the demo's pre-trained FAN: ~14-15 % on the cohort (its own annotation convention)
+    ids=["pretrained"],
 )
 def test_tracking_with_the_demo_models_stays_near_the_truth(recording, weights, bound):
     from neuroface.fan import accuracy
