@@ -94,23 +94,30 @@ def table_iii(
                 "significant": bool(t.pvalue < alpha),
             }
         )
-    bias = []
-    for m in models:
-        hc = per_image.loc[(per_image["model"] == m) & (per_image["group"] == groups[0]), "nrmse"].to_numpy()
-        for g in groups[1:]:
-            other = per_image.loc[(per_image["model"] == m) & (per_image["group"] == g), "nrmse"].to_numpy()
-            t = stats.ttest_ind(hc, other)
-            bias.append(
-                {
-                    "model": m,
-                    "comparison": f"{groups[0]} vs {g}",
-                    "t": t.statistic,
-                    "p": t.pvalue,
-                    "smd": smd(hc, other),
-                    "significant": bool(t.pvalue < alpha),
-                }
-            )
+    bias = [row for m in models for row in bias_tests(per_image, m, groups, alpha)]
     return {"summary": summary, "models": pd.DataFrame(paired), "bias": pd.DataFrame(bias)}
+
+
+def bias_tests(per_image: pd.DataFrame, model: str, groups: tuple[str, ...], alpha: float) -> list[dict]:
+    """One model's bias tests: independent t-test of per-image NRMSE, the first group (controls)
+    against each other group, with the SMD."""
+    rows = per_image[per_image["model"] == model]
+    hc = rows.loc[rows["group"] == groups[0], "nrmse"].to_numpy()
+    out = []
+    for g in groups[1:]:
+        other = rows.loc[rows["group"] == g, "nrmse"].to_numpy()
+        t = stats.ttest_ind(hc, other)
+        out.append(
+            {
+                "model": model,
+                "comparison": f"{groups[0]} vs {g}",
+                "t": t.statistic,
+                "p": t.pvalue,
+                "smd": smd(hc, other),
+                "significant": bool(t.pvalue < alpha),
+            }
+        )
+    return out
 
 
 def table_iii_markdown(tables: dict[str, pd.DataFrame], models: tuple[str, str] = ("pretrained", "finetuned")) -> str:
@@ -180,22 +187,7 @@ def crossfit_table(
                     "significant": bool(t is not None and t.pvalue < alpha),
                 }
             )
-    cf = per_image[per_image["model"] == "finetuned_cf"]
-    hc = cf.loc[cf["group"] == groups[0], "nrmse"].to_numpy()
-    bias = []
-    for g in groups[1:]:
-        other = cf.loc[cf["group"] == g, "nrmse"].to_numpy()
-        t = stats.ttest_ind(hc, other)
-        bias.append(
-            {
-                "model": "finetuned_cf",
-                "comparison": f"{groups[0]} vs {g}",
-                "t": t.statistic,
-                "p": t.pvalue,
-                "smd": smd(hc, other),
-                "significant": bool(t.pvalue < alpha),
-            }
-        )
+    bias = bias_tests(per_image, "finetuned_cf", groups, alpha)
     return {"summary": summary, "paired": pd.DataFrame(paired), "bias": pd.DataFrame(bias)}
 
 
