@@ -1,6 +1,7 @@
-"""Shared figure style: the paper's colours (pre-trained blue, fine-tuned orange, ground truth grey),
-labels, matplotlib settings and reproducible saving. The figures themselves live with their stage:
-Fig. 2 in :mod:`neuroface.fan.figures`, Figs. 3-4 in :mod:`neuroface.classification.figures`.
+"""Shared figure style: the paper's colours (pre-trained blue, fine-tuned orange, ground truth grey;
+cross-fitted green and true 3D black added here), labels, matplotlib settings and reproducible
+saving. The figures themselves live with their stage: Fig. 2 in :mod:`neuroface.fan.figures`,
+Figs. 3-4 in :mod:`neuroface.classification.figures`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from neuroface.io import atomic_path  # noqa: E402
 
-COLORS = {"pretrained": "#1f77b4", "finetuned": "#ff7f0e", "finetuned_cf": "#2ca02c", "true2d": "#7f7f7f"}
+COLORS = {
+    "pretrained": "#1f77b4",
+    "finetuned": "#ff7f0e",
+    "finetuned_cf": "#2ca02c",
+    "true2d": "#7f7f7f",
+    "true3d": "#000000",
+}
 LABELS = {
     "pretrained": "Pre-trained",
     "finetuned": "Fine-tuned",
