@@ -72,7 +72,8 @@ def ablation_figure(table: pd.DataFrame) -> plt.Figure:
         ax.errorbar(
             x,
             t["mean"],
-            yerr=[t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]],
+            # clipped: with one test participant the interval is its mean, equal up to rounding
+            yerr=np.clip([t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]], 0, None),
             fmt="o",
             ms=3,
             capsize=2,
@@ -93,7 +94,12 @@ def ablation_figure(table: pd.DataFrame) -> plt.Figure:
     ax.grid(alpha=0.3, lw=0.5)
     ax.legend(fontsize=6, frameon=False)
     ax2.set_xscale("log", base=2)
+    points = sorted(curve["model"].str.removeprefix("n-").astype(int).unique())
+    ax2.set_xticks(points, [str(m) for m in points])
+    ax2.minorticks_off()
     ax2.set_xlabel("training participants per group (all their frames)")
     ax2.set_title("B) how many participants", loc="left")
+    ax2.plot([], [], color="0.3", lw=0.7, ls=":", label="pre-trained, per test group")
+    ax2.legend(fontsize=6, frameon=False)
     ax2.grid(alpha=0.3, lw=0.5)
     return fig
