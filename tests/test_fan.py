@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -9,11 +12,13 @@ import torch
 from face_alignment import utils as fa_utils
 from face_alignment.models.fan import FAN as FaceAlignmentFAN
 
+from conftest import REPO
 from neuroface import landmarks as lm
 from neuroface.errors import InputError
 from neuroface.fan import heatmaps
 from neuroface.fan.loss import adaptive_wing, loss_weight_map, weighted_adaptive_wing
 from neuroface.fan.model import FAN, FANConfig
+from neuroface.fan.predict import LandmarkPredictor, resolve_cpu_inference
 from neuroface.fan.train import Augmentation, Sample, TrainingConfig, make_example, train
 from neuroface.fan.weights import load_fan, load_state_dict, save_fan, verify_checksum
 
@@ -272,3 +277,93 @@ def test_provided_frame_images_are_collected_neuroface_style(tmp_path):
     with pytest.raises(InputError, match="A002_02_BBP_NORMAL.avi_10.jpg: annotated frame image not found"):
         copy_annotated_frames(["A002_02_BBP_NORMAL"], ann, images, tmp_path / "out2")
     assert not (tmp_path / "out2").exists()
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """One intra-op thread, as each tracking job has (and seconds, not minutes, on a busy CPU)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def peaked_small_fan():
+    """A small FAN whose last stack's heads are fitted to Gaussian targets on its own crops
+    (tools/_fan_candidates.fit_last_head, as tools/benchmark_tracking.py --fit-steps does for FAN-4):
+    peaked heatmaps, like a trained FAN's, whose argmax means something; random weights' flat
+    heatmaps would make any rounding difference move the landmarks. Images, boxes and the model."""
+    sys.path.insert(0, str(REPO / "tools"))
+    from _fan_candidates import fit_last_head
+
+    cfg = FANConfig(stacks=2, features=32, depth=2, input_size=64)
+    torch.manual_seed(0)
+    model = FAN(cfg)
+    _randomise_batchnorm(model)
+    model.eval()
+    rng = np.random.default_rng(5)
+    boxes = np.tile([30.0, 30.0, 90.0, 90.0], (8, 1)) + rng.uniform(-5, 5, (8, 4))
+    centers, scales = heatmaps.center_scale(boxes)
+    size, hm_size = cfg.input_size, cfg.heatmap_size
+    # a bright disc on grey noise in each image; every landmark's target is the disc's centre
+    spots = centers + rng.uniform(-15, 15, (len(boxes), 2))
+    images = []
+    for spot in spots:
+        image = rng.integers(60, 120, (120, 120, 3)).astype(np.uint8)
+        images.append(cv2.circle(image, tuple(int(round(v)) for v in spot), 4, (255, 255, 255), -1))
+    crops = np.stack(
+        [
+            heatmaps.crop(i, heatmaps.crop_matrix(c, s, size), size)
+            for i, c, s in zip(images, centers, scales, strict=True)
+        ]
+    )
+    truth = np.stack(
+        [
+            np.repeat(heatmaps.to_crop(p[None], c, s, hm_size), 68, 0)
+            for p, c, s in zip(spots, centers, scales, strict=True)
+        ]
+    )
+    targets = torch.from_numpy(np.stack([heatmaps.target_heatmaps(p, hm_size) for p in truth]))
+    with _one_thread():
+        x = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div(255)
+        fit_last_head(model, x, targets, 300, log=lambda _: None)
+    truth_px = np.stack([heatmaps.from_crop(p, c, s, hm_size) for p, c, s in zip(truth, centers, scales, strict=True)])
+    return images, boxes, model, truth_px
+
+
+def test_cpu_inference_candidates_match_fp32_on_peaked_heatmaps(peaked_small_fan):
+    """Every CPU inference choice that ``auto`` can take gives landmarks within 0.1 px of the fp32
+    eager path (face-alignment's operations, test_same_heatmaps_as_face_alignment_both_ways), with both
+    decoders, and is deterministic: the same input gives the same bytes."""
+    images, boxes, model, truth = peaked_small_fan
+    hm_px = (boxes[:, 2:] - boxes[:, :2]).sum(1).mean() / 195 * 200 / 16  # one heatmap pixel in image px
+    with _one_thread():
+        reference = LandmarkPredictor(model, batch_size=3)
+        for mode in dict.fromkeys(("channels-last", "onnxruntime", resolve_cpu_inference("auto"))):
+            predictor = LandmarkPredictor(model, batch_size=3, cpu_inference=mode)
+            for decoder in heatmaps.DECODERS:
+                reference.decoder = predictor.decoder = decoder
+                ref_pts, _ = reference.predict(images, boxes)
+                assert np.median(np.abs(ref_pts - truth)) < hm_px / 2  # peaked where the targets are, not flat
+                pts, conf = predictor.predict(images, boxes)
+                assert np.abs(pts - ref_pts).max() <= 0.1, (mode, decoder)
+                again = predictor.predict(images, boxes)
+                assert pts.tobytes() == again[0].tobytes() and conf.tobytes() == again[1].tobytes(), mode
+
+
+def test_cpu_inference_choices():
+    assert resolve_cpu_inference("fp32") == "fp32"
+    assert resolve_cpu_inference("auto") in ("onnxruntime", "channels-last")
+    with pytest.raises(ValueError, match="cpu_inference"):
+        resolve_cpu_inference("fp16")
+    model = FAN(FANConfig(stacks=1, features=8, depth=1, input_size=32)).eval()
+    bf16 = LandmarkPredictor(model, cpu_inference="bf16")
+    assert bf16.dtype == torch.bfloat16 and bf16.channels_last
+    flipped = LandmarkPredictor(model, cpu_inference="onnxruntime", flip=True)
+    crops = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3)).astype(np.uint8)
+    np.testing.assert_allclose(
+        flipped.heatmaps(crops), LandmarkPredictor(model, flip=True).heatmaps(crops), rtol=0, atol=1e-5
+    )

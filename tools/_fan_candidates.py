@@ -6,7 +6,7 @@ behind config."""
 from __future__ import annotations
 
 import copy
-import io
+import statistics
 import time
 from collections.abc import Callable
 
@@ -15,6 +15,7 @@ import torch
 
 from neuroface.fan import heatmaps as hm_ops
 from neuroface.fan.model import FAN
+from neuroface.fan.predict import onnxruntime_forward
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
@@ -50,7 +51,20 @@ def compiled(model: FAN, channels_last: bool = True) -> Forward:
 
 
 def onnxruntime_session(model: FAN, threads: int) -> Forward:
-    import onnxruntime as ort
+    """ONNX Runtime fp32 on the model's ONNX export: the package's ``cpu_inference: onnxruntime``."""
+    run_np = onnxruntime_forward(copy.deepcopy(model).eval(), threads)
+    return lambda x: torch.from_numpy(run_np(x.numpy()))
+
+
+def torchscript_frozen(model: FAN, channels_last: bool = False) -> Forward:
+    """TorchScript trace, ``torch.jit.freeze`` and ``optimize_for_inference``: constants folded, and
+    each conv followed directly by a BatchNorm (the stem's ``conv1 -> bn1``, each stack's
+    ``conv_last -> bn_end``) folded into the conv. The ConvBlocks' pre-activation BN -> ReLU -> conv
+    cannot be folded: the ReLU lies between, and ``bn2``/``bn3`` read outputs that are also
+    concatenated unnormalised."""
+    m = copy.deepcopy(model).eval()
+    if channels_last:
+        m = m.to(memory_format=torch.channels_last)
 
     class Last(torch.nn.Module):
         def __init__(self, fan: FAN) -> None:
@@ -61,23 +75,15 @@ def onnxruntime_session(model: FAN, threads: int) -> Forward:
             return self.fan(x)[-1]
 
     size = model.config.input_size
-    buffer = io.BytesIO()
-    torch.onnx.export(
-        Last(copy.deepcopy(model).eval()),
-        (torch.zeros(1, 3, size, size),),
-        buffer,
-        input_names=["x"],
-        output_names=["heatmaps"],
-        dynamic_axes={"x": {0: "batch"}, "heatmaps": {0: "batch"}},
-        dynamo=False,
-    )
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        traced = torch.jit.trace(Last(m).eval(), torch.zeros(1, 3, size, size))
+        frozen = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(session.run(None, {"x": x.numpy()})[0])
+        with torch.no_grad():
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            return frozen(x).float()
 
     return run
 
@@ -90,6 +96,29 @@ def throughput(forward: Forward, crops: torch.Tensor, batch: int, repeats: int =
         out = [forward(crops[k : k + batch]) for k in range(0, len(crops), batch)]
     elapsed = time.perf_counter() - start
     return repeats * len(crops) / elapsed, torch.cat(out).numpy()
+
+
+def interleaved(runs: dict[str, Callable[[], object]], rounds: int, log=print) -> tuple[dict[str, float], dict]:
+    """Time each of ``runs`` (name -> a call doing one pass over the frames) once per round, round
+    after round, so that a change in the machine's load falls on every candidate alike. Returns each
+    name's median seconds over the rounds and its first round's result (``None`` for a failed run,
+    whose error is logged)."""
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    results: dict[str, object] = {}
+    for r in range(rounds):
+        for name, call in runs.items():
+            if name in results and results[name] is None:
+                continue
+            try:
+                start = time.perf_counter()
+                out = call()
+                seconds[name].append(time.perf_counter() - start)
+            except Exception as err:  # noqa: BLE001 - a failing candidate is a result
+                log(f"{name}: failed: {type(err).__name__}: {err}")
+                out = None
+            results.setdefault(name, out)
+        log(f"  round {r + 1}/{rounds} done")
+    return {name: statistics.median(s) for name, s in seconds.items() if s}, results
 
 
 def landmarks(heatmaps: np.ndarray, boxes: np.ndarray, decoder: str = "face-alignment") -> np.ndarray:

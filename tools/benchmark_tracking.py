@@ -6,7 +6,7 @@ tracker (detector + tracking) on the recording. Prints frames per second, their 
 largest landmark difference, the reader's decode rate per backend and the tracker's peak memory.
 
     python tools/benchmark_tracking.py BAG [--weights FILE] [--frames N] [--device cpu|cuda] [--batch B]
-        [--truth NPZ --fit-steps K] [--candidates]
+        [--truth NPZ --fit-steps K] [--candidates [--batches 4,16] [--rounds R] [--no-compile]] [--threads T]
 
 Without ``--weights`` a FAN-4 (2DFAN-4 architecture) with seeded random weights is used: the
 computation, and so the speed, do not depend on the weights' values, but random weights give flat
@@ -14,9 +14,13 @@ heatmaps whose argmax means nothing. ``--truth`` (the synthetic recording's ``tr
 ``--fit-steps`` fits the last stack's 1x1 heads to the frames' true landmarks first
 (``_fan_candidates.fit_last_head``), so the heatmaps are peaked as a trained FAN's and the
 accuracy of the reduced-precision candidates means something. ``--candidates`` times the CPU
-inference candidates on the same crops, side by side: per image vs batched, channels-last,
-bf16 autocast, ``torch.compile`` and ONNX Runtime (when installed), with their frames/s, ratio
-to face-alignment and largest landmark difference from our fp32 path.
+inference candidates on the same crops, side by side: per image vs batched (``--batches``),
+channels-last, bf16 autocast, TorchScript freeze + ``optimize_for_inference``, ``torch.compile`` and
+ONNX Runtime (when installed), then ``LandmarkPredictor.predict`` with each ``cpu_inference`` choice,
+with their frames/s, ratio to face-alignment's ``get_landmarks_from_image`` and largest landmark
+difference from our fp32 path. Every run is timed once per round, ``--rounds`` rounds interleaved
+(medians printed), so that a change in the machine's load falls on all of them alike; still, time
+on a quiet machine (``uptime``). ``--threads 1`` is a tracking job's setting (one thread per job).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ import _fan_candidates as candidates  # noqa: E402
 from neuroface.fan import heatmaps
 from neuroface.fan.detection import HaarDetector
 from neuroface.fan.model import FAN, FANConfig
-from neuroface.fan.predict import LandmarkPredictor
+from neuroface.fan.predict import LandmarkPredictor, cpu_bf16_isa
 from neuroface.fan.weights import FAN4_FILE, load_fan
 from neuroface.landmarks import landmark_box
 from neuroface.realsense.bag import open_bag
@@ -52,50 +56,84 @@ def decode_rate(bag: str, backend: str) -> float:
     return n / (time.perf_counter() - start)
 
 
-def compare_candidates(model, crops: np.ndarray, boxes: np.ndarray, fa, fa_fps: float, args) -> None:
-    """The CPU inference candidates on the same crops, side by side, against our fp32 path."""
+def compare_candidates(model, frames, crops: np.ndarray, boxes: np.ndarray, fa, args) -> None:
+    """The CPU inference candidates on the same crops, side by side and interleaved round by round
+    (median of ``--rounds``), against face-alignment's ``get_landmarks_from_image`` timed in the same
+    rounds: first the forward passes alone, then whole ``LandmarkPredictor.predict`` calls (crop,
+    forward, decode) for each ``cpu_inference`` choice."""
     x = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div(255)
-    flags = open("/proc/cpuinfo").read() if Path("/proc/cpuinfo").is_file() else ""
-    bf16_isa = [f for f in ("avx512_bf16", "amx_bf16") if f in flags.split()]
-    print(f"CPU bf16 instructions: {bf16_isa or 'none (bf16 is emulated)'}; {torch.get_num_threads()} threads")
-    with torch.inference_mode():
-        fa_one = lambda t: fa.face_alignment_net(t)[-1].float()  # noqa: E731
-    runs = {
+    bf16 = cpu_bf16_isa()
+    threads = torch.get_num_threads()
+    print(f"CPU bf16 instructions: {', '.join(bf16) or 'none (bf16 is emulated)'}; {threads} threads")
+    b = args.batch
+
+    def fa_one(t: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return fa.face_alignment_net(t)[-1].float()
+
+    forwards = {
         "face-alignment net, per image": (fa_one, 1),
         "ours eager fp32, per image": (candidates.eager(model), 1),
-        f"ours eager fp32, batch {args.batch}": (candidates.eager(model), args.batch),
-        f"ours channels-last fp32, batch {args.batch}": (candidates.eager(model, True), args.batch),
-        f"ours channels-last bf16 autocast, batch {args.batch}": (
-            candidates.eager(model, True, torch.bfloat16),
-            args.batch,
-        ),
+        **{f"ours eager fp32, batch {n}": (candidates.eager(model), n) for n in args.batches},
+        f"ours channels-last fp32, batch {b}": (candidates.eager(model, True), b),
+        f"ours channels-last bf16 autocast, batch {b}": (candidates.eager(model, True, torch.bfloat16), b),
     }
-    try:
-        runs[f"ours torch.compile channels-last fp32, batch {args.batch}"] = (candidates.compiled(model), args.batch)
-    except Exception as err:  # noqa: BLE001 - a missing compiler is a result, not a failure
-        print(f"torch.compile unavailable: {err}")
-    try:
-        runs[f"ONNX Runtime fp32, batch {args.batch}"] = (
-            candidates.onnxruntime_session(model, torch.get_num_threads()),
-            args.batch,
-        )
-    except Exception as err:  # noqa: BLE001
-        print(f"ONNX Runtime unavailable: {type(err).__name__}: {err}")
-    reference = candidates.throughput(candidates.eager(model), x, args.batch)[1]  # our fp32 path
-    ref_pts = candidates.landmarks(reference, boxes)
-    print(f"{'candidate':58s} {'frames/s':>9s} {'vs FA':>7s} {'max |dlandmark| px':>19s} {'max |dheatmap|':>15s}")
-    for name, (forward, batch) in runs.items():
-        try:
-            fps, hm = candidates.throughput(forward, x, batch)
-        except Exception as err:  # noqa: BLE001
-            print(f"{name:58s} failed: {type(err).__name__}: {err}")
+    for name, make in (
+        (f"ours TorchScript frozen + optimize_for_inference, batch {b}", lambda: candidates.torchscript_frozen(model)),
+        (f"ours torch.compile channels-last fp32, batch {b}", lambda: candidates.compiled(model)),
+        (f"ONNX Runtime fp32, batch {b}", lambda: candidates.onnxruntime_session(model, threads)),
+    ):
+        if "compile" in name and not args.compile:
             continue
-        pts = candidates.landmarks(hm, boxes)
-        print(
-            f"{name:58s} {fps:9.2f} {fps / fa_fps:6.2f}x {np.abs(pts - ref_pts).max():19.3f} "
-            f"{np.abs(hm - reference).max():15.2e}"
-        )
-    print(f"(vs FA: against get_landmarks_from_image at {fa_fps:.2f} frames/s; differences against our eager fp32)")
+        try:
+            forwards[name] = (make(), b)
+        except Exception as err:  # noqa: BLE001 - a missing backend is a result, not a failure
+            print(f"{name}: unavailable: {type(err).__name__}: {err}")
+    predictors = {
+        mode: LandmarkPredictor(model, batch_size=b, cpu_inference=mode)
+        for mode in ("fp32", "channels-last", "onnxruntime", "bf16")
+    }
+    runs = {"face-alignment get_landmarks_from_image, per image": lambda: fa_landmarks(fa, frames, boxes)}
+    for name, (forward, batch) in forwards.items():
+        forward(x[:batch])  # warm-up (and torch.compile's compilation), untimed
+        runs[name] = lambda forward=forward, batch=batch: torch.cat(
+            [forward(x[k : k + batch]) for k in range(0, len(x), batch)]
+        ).numpy()
+    for mode, predictor in predictors.items():
+        predictor.predict(frames[:b], boxes[:b])  # warm-up
+        runs[f"ours LandmarkPredictor cpu_inference={mode}, batch {b}"] = lambda predictor=predictor: predictor.predict(
+            frames, boxes
+        )[0]
+    print(f"timing {len(runs)} runs over {len(frames)} frames, {args.rounds} interleaved rounds")
+    seconds, results = candidates.interleaved(runs, args.rounds)
+    fa_fps = len(frames) / seconds[next(iter(runs))]
+    reference = results["ours eager fp32, per image"]  # our fp32 path, heatmaps
+    ref_pts = candidates.landmarks(reference, boxes)
+    ref_predict = results[f"ours LandmarkPredictor cpu_inference=fp32, batch {b}"]
+    print(f"{'run':62s} {'frames/s':>9s} {'vs FA':>7s} {'max |dlandmark| px':>19s} {'max |dheatmap|':>15s}")
+    for name in runs:
+        if name not in seconds:
+            continue
+        fps, out = len(frames) / seconds[name], results[name]
+        if name.startswith("face-alignment get_"):
+            dpts, dhm = "", ""
+        elif name.startswith("ours LandmarkPredictor"):
+            dpts, dhm = f"{np.abs(out - ref_predict).max():19.3f}", ""
+        else:
+            dpts, dhm = (
+                f"{np.abs(candidates.landmarks(out, boxes) - ref_pts).max():19.3f}",
+                f"{np.abs(out - reference).max():15.2e}",
+            )
+        print(f"{name:62s} {fps:9.2f} {fps / fa_fps:6.2f}x {dpts:>19s} {dhm:>15s}")
+    print(
+        f"(vs FA: against get_landmarks_from_image at {fa_fps:.2f} frames/s, median of {args.rounds} rounds; "
+        "landmark differences (face-alignment decoding) against our eager fp32 path; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end)"
+    )
+
+
+def fa_landmarks(fa, frames, boxes) -> np.ndarray:
+    return np.stack([fa.get_landmarks_from_image(f, detected_faces=[b])[0] for f, b in zip(frames, boxes, strict=True)])
 
 
 def face_alignment_with(model: torch.nn.Module, device: str, compile: bool = False):
@@ -129,6 +167,14 @@ def main() -> None:
     parser.add_argument("--fit-steps", type=int, default=0)
     parser.add_argument("--candidates", action="store_true", help="time the CPU inference candidates")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument(
+        "--batches",
+        type=lambda s: [int(v) for v in s.split(",")],
+        default=[4, 16],
+        help="batch sizes of the eager fp32 candidate (--candidates)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (--candidates)")
+    parser.add_argument("--no-compile", dest="compile", action="store_false", help="skip torch.compile")
     args = parser.parse_args()
     args.batch = args.batch or (64 if args.device == "cuda" else 4)
     torch.set_num_threads(args.threads)
@@ -163,9 +209,7 @@ def main() -> None:
     fa = face_alignment_with(model, args.device)
     fa.get_landmarks_from_image(frames[0], detected_faces=[boxes[0]])  # warm-up
     start = time.perf_counter()
-    theirs = np.stack(
-        [fa.get_landmarks_from_image(f, detected_faces=[b])[0] for f, b in zip(frames, boxes, strict=True)]
-    )
+    theirs = fa_landmarks(fa, frames, boxes)
     fa_fps = len(frames) / (time.perf_counter() - start)
 
     dtype = torch.float16 if args.device == "cuda" else None
@@ -206,7 +250,7 @@ def main() -> None:
         print("  (random weights give flat heatmaps, whose argmax such float-rounding differences can move)")
     print(f"fp16/batched vs fp32 landmarks: max {np.abs(ours - exact).max():.3f} px")
     if args.candidates:
-        compare_candidates(model, crops, boxes, fa, fa_fps, args)
+        compare_candidates(model, frames, crops, boxes, fa, args)
     for backend in ("rosbags", "pyrealsense2"):
         print(f"decode rate, {backend}: {decode_rate(args.bag, backend):.0f} colour frames/s")
     print(f"peak memory (this process): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")

@@ -31,6 +31,7 @@ trackers = {
             batch_size=cfg["batch_size"],
             dtype=inference_dtype(device, snakemake.params.mixed_precision),
             channels_last=device == "cuda",
+            cpu_inference=cfg["cpu_inference"],
         ),
         detector,
         settings,
