@@ -60,7 +60,8 @@ def test_slurm_profile_plans_the_tiny_config_with_resources_for_every_job(tmp_pa
     rules = {j.rule for j in jobs}
     assert CNN_RULES <= rules, rules
     listed = snakemake(new_workdir(tmp_path / "rules"), "--list-rules", log_name="rules.log", cores=None)
-    workflow_rules = {line.strip() for line in listed.splitlines() if line.strip() and not line[0].isspace()}
+    # one rule per line, "name (docstring...)", the docstring's further lines indented
+    workflow_rules = {line.split()[0] for line in listed.splitlines() if line.strip() and not line[0].isspace()}
     assert set(settings["set-resources"]) <= workflow_rules, "set-resources names a rule the workflow does not have"
     for job in jobs:
         assert {"mem_mb", "runtime"} <= job.resources.keys(), job
