@@ -93,7 +93,7 @@ def onnxruntime_forward(model: FAN, threads: int) -> Callable[[np.ndarray], np.n
     wrapper = LastStack(model).eval()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # torch >= 2.9 deprecates this exporter
-        try:  # the TorchScript-based exporter: no onnx/onnxscript needed, nothing traced twice
+        try:  # the TorchScript-based exporter (needs the onnx package, not onnxscript): traced once
             torch.onnx.export(wrapper, (torch.zeros(1, 3, size, size),), buffer, dynamo=False, **export)
         except TypeError:  # torch < 2.5 has no dynamo argument
             torch.onnx.export(wrapper, (torch.zeros(1, 3, size, size),), buffer, **export)
