@@ -226,6 +226,8 @@ def bootstrap_mean_ci(
     with replacement: images of one participant are not independent, so they are drawn together.
     With one cluster the interval is that cluster's mean (no spread between participants to draw)."""
     means = values.groupby(clusters).agg(["sum", "size"])
+    if len(means) == 1:  # every resample is the one participant: its mean, as values.mean() gives it
+        return float(values.mean()), float(values.mean())
     sums, sizes = means["sum"].to_numpy(), means["size"].to_numpy()
     pick = rng.integers(0, len(sums), size=(resamples, len(sums)))
     boot = sums[pick].sum(axis=1) / sizes[pick].sum(axis=1)
