@@ -15,7 +15,7 @@ import torch
 
 from neuroface.fan import heatmaps as hm_ops
 from neuroface.fan.model import FAN
-from neuroface.fan.predict import onnxruntime_forward
+from neuroface.fan.predict import LastStack, onnxruntime_forward
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
@@ -66,17 +66,9 @@ def torchscript_frozen(model: FAN, channels_last: bool = False) -> Forward:
     if channels_last:
         m = m.to(memory_format=torch.channels_last)
 
-    class Last(torch.nn.Module):
-        def __init__(self, fan: FAN) -> None:
-            super().__init__()
-            self.fan = fan
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.fan(x)[-1]
-
     size = model.config.input_size
     with torch.no_grad():
-        traced = torch.jit.trace(Last(m).eval(), torch.zeros(1, 3, size, size))
+        traced = torch.jit.trace(LastStack(m).eval(), torch.zeros(1, 3, size, size))
         frozen = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
 
     def run(x: torch.Tensor) -> torch.Tensor:

@@ -72,18 +72,21 @@ def resolve_cpu_inference(name: str) -> str:
     return "onnxruntime"
 
 
+class LastStack(torch.nn.Module):
+    """A FAN returning only its last stack's heatmaps (what inference decodes), for export and tracing."""
+
+    def __init__(self, fan: FAN) -> None:
+        super().__init__()
+        self.fan = fan
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fan(x)[-1]
+
+
 def onnxruntime_forward(model: FAN, threads: int) -> Callable[[np.ndarray], np.ndarray]:
     """``model`` exported to ONNX (in memory) and run by ONNX Runtime on the CPU with ``threads``
     intra-op threads: ``(B, 3, S, S)`` float32 -> last-stack heatmaps ``(B, landmarks, S/4, S/4)``."""
     import onnxruntime as ort
-
-    class LastStack(torch.nn.Module):
-        def __init__(self, fan: FAN) -> None:
-            super().__init__()
-            self.fan = fan
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.fan(x)[-1]
 
     size = model.config.input_size
     buffer = io.BytesIO()
