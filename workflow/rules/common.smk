@@ -234,6 +234,13 @@ def participant_recordings(wildcards):
     return dict(zip(rows["recording_id"], rows["bag"], strict=True))
 
 
+# the study's two models' weights, by model name
+STUDY_WEIGHTS = {
+    "pretrained": PRETRAINED_WEIGHTS,
+    "finetuned": "results/fan/finetuned.pth",
+}
+
+
 def fold_training_participants(fold):
     """The participants whose annotated frames fine-tune fold ``fold``'s model: every annotated
     participant outside the fold."""
@@ -243,10 +250,7 @@ def fold_training_participants(fold):
 def tracking_weights(wildcards):
     """Model name -> weights for tracking one recording: the study's two models and, with
     cross-fitting, the model of the fold of the recording's participant."""
-    weights = {
-        "pretrained": PRETRAINED_WEIGHTS,
-        "finetuned": "results/fan/finetuned.pth",
-    }
+    weights = dict(STUDY_WEIGHTS)
     if FOLDS:
         participant = RECORDINGS.set_index("recording_id").loc[
             wildcards.recording, "participant_id"
@@ -259,8 +263,7 @@ def crossfit_accuracy_weights(wildcards):
     """Weights for the cross-fitted accuracy: the study's two models and every fold's model
     (named ``fold<k>``)."""
     return {
-        "pretrained": PRETRAINED_WEIGHTS,
-        "finetuned": "results/fan/finetuned.pth",
+        **STUDY_WEIGHTS,
         **{f"fold{k}": f"results/fan/crossfit/fold{k}.pth" for k in FOLDS},
     }
 
