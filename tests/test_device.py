@@ -9,8 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from neuroface.fan.device import resolve_device, scheduler_gpus
 from neuroface.fan.model import FAN, FANConfig
-from neuroface.fan.predict import inference_dtype, resolve_device, scheduler_gpus
+from neuroface.fan.predict import inference_dtype
 from neuroface.fan.train import Augmentation, Sample, TrainingConfig, autocast_dtype, make_example, train
 from neuroface.landmarks import landmark_box
 

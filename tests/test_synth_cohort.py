@@ -104,10 +104,13 @@ def test_ground_truth_is_self_consistent(small_cohort):
         reader = open_bag(out / "bags" / f"{rid}.bag")
         rec = reader.recording
         for i, frame in enumerate(reader.frames("depth")):
-            aligned = geometry.align_depth_to_color(
-                frame.data, rec.depth_scale, rec.depth.intrinsics, rec.depth_to_color, rec.color.intrinsics
-            )
+            # only the depth pixels that can land near the face (test_tracking: same values as the full alignment)
             px = np.round(truth["landmarks_2d"][i]).astype(int)
+            box = np.concatenate([px.min(axis=0) - 4, px.max(axis=0) + 4])
+            roi = geometry.depth_roi_for(box, rec.depth.intrinsics, rec.depth_to_color, rec.color.intrinsics)
+            aligned = geometry.align_depth_to_color(
+                frame.data, rec.depth_scale, rec.depth.intrinsics, rec.depth_to_color, rec.color.intrinsics, roi
+            )
             patch = np.stack([aligned[px[:, 1] + dy, px[:, 0] + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
             z = np.array([np.median(c[c > 0]) if (c > 0).any() else np.nan for c in patch.T]) * rec.depth_scale * 1000
             pts = geometry.deproject(truth["landmarks_2d"][i], z, rec.color.intrinsics)

@@ -3,7 +3,7 @@
 # Wing loss, and the landmark accuracy of both models (Fig. 2, Table III); with cross-fitting,
 # one fine-tuned model per fold and their accuracy on every annotated participant.
 
-from neuroface.fan.predict import scheduler_gpus
+from neuroface.fan.device import scheduler_gpus
 
 # GPUs each FAN rule (here and in tracking.smk) asks for: 1 with fan.device cuda, or auto where the
 # DAG is built on a machine with a GPU; 0 otherwise, so CPU jobs neither hold nor queue for a GPU.

@@ -1,6 +1,6 @@
 """Training settings from the workflow config (shared by the FAN rule scripts)."""
 
-from neuroface.fan.predict import resolve_device
+from neuroface.fan.device import resolve_device
 from neuroface.fan.train import TrainingConfig
 
 

@@ -6,8 +6,8 @@ import _bootstrap  # noqa: F401
 import pandas as pd
 
 from neuroface.fan.detection import make_detector
+from neuroface.fan.device import resolve_device
 from neuroface.fan.pipeline import evaluate
-from neuroface.fan.predict import resolve_device
 from neuroface.io import setup_logging, write_table
 
 snakemake = globals()["snakemake"]

@@ -6,7 +6,8 @@ import _bootstrap  # noqa: F401
 import torch
 
 from neuroface.fan.detection import make_detector
-from neuroface.fan.predict import LandmarkPredictor, inference_dtype, resolve_device
+from neuroface.fan.device import resolve_device
+from neuroface.fan.predict import LandmarkPredictor, inference_dtype
 from neuroface.fan.weights import load_fan
 from neuroface.io import setup_logging, write_table
 from neuroface.realsense.bag import open_bag

@@ -4,7 +4,8 @@ pre-trained and fine-tuned landmark models, and their accuracy (Table III, Fig. 
 Inference: :mod:`~neuroface.fan.model` (the stacked-hourglass network),
 :mod:`~neuroface.fan.heatmaps` (crops and decoding), :mod:`~neuroface.fan.weights` (safe loading,
 checksums), :mod:`~neuroface.fan.detection` (face detectors behind one interface),
-:mod:`~neuroface.fan.predict` (batched landmark prediction). Training, which inference never
+:mod:`~neuroface.fan.predict` (batched landmark prediction), :mod:`~neuroface.fan.device` (where
+it runs, and the GPUs a rule asks for). Training, which inference never
 imports: :mod:`~neuroface.fan.loss` (Adaptive Wing), :mod:`~neuroface.fan.train`,
 :mod:`~neuroface.fan.data` (annotated frames and the generic corpus as samples),
 :mod:`~neuroface.fan.pipeline` (the rules' steps). Evaluation: :mod:`~neuroface.fan.accuracy`
@@ -17,6 +18,7 @@ __all__ = [
     "accuracy",
     "data",
     "detection",
+    "device",
     "figures",
     "heatmaps",
     "loss",

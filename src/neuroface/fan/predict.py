@@ -16,21 +16,6 @@ from neuroface.fan import heatmaps
 from neuroface.fan.model import FAN
 
 
-def resolve_device(name: str) -> str:
-    """``auto`` -> ``cuda`` when available, else ``cpu``; other names unchanged."""
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
-
-
-def scheduler_gpus(device: str) -> int:
-    """GPUs a FAN rule asks the scheduler for (``resources: gpu=``), decided when the DAG is built:
-    1 for ``cuda``; for ``auto``, 1 only when a GPU is visible to the process building the DAG
-    (a workstation with a GPU; not a SLURM login node, where ``cuda`` must be set explicitly);
-    0 for ``cpu``. Jobs that will run on the CPU thus never hold a GPU nor queue behind one."""
-    return int(torch.device(resolve_device(device)).type == "cuda")  # cuda, cuda:1, ... alike
-
-
 def inference_dtype(device: str, mixed_precision: bool = True) -> torch.dtype | None:
     """Autocast dtype for inference on ``device``: on CUDA bf16 where supported, else fp16; ``None``
     (fp32) on the CPU or when ``mixed_precision`` is off."""

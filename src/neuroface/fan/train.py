@@ -117,7 +117,7 @@ class TrainingConfig:
     augmentation: Augmentation = field(default_factory=Augmentation)
     seed: int = 0
     threads: int = 2
-    device: str = "cpu"  # "cpu" or "cuda" (resolve "auto" with predict.resolve_device first)
+    device: str = "cpu"  # "cpu" or "cuda" (resolve "auto" with device.resolve_device first)
     workers: int = 0  # DataLoader worker processes (0: load in the main process)
     mixed_precision: bool = True  # autocast on CUDA (bf16 if supported, else fp16 + GradScaler)
 

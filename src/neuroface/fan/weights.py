@@ -3,6 +3,9 @@
 Weights are plain ``state_dict`` files (what face-alignment distributes and loads) read with
 ``torch.load(..., weights_only=True)``; the architecture travels in a JSON sidecar
 (``<file>.json``) so that the weights file itself stays loadable by face-alignment.
+
+PyTorch and the model are imported by the functions that load or save weights: the Snakefile uses
+the file checks here (location, checksum, download) when it builds the DAG, before any job.
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ import logging
 import re
 import urllib.request
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from neuroface.errors import InputError
-from neuroface.fan.model import FAN, FANConfig
 from neuroface.io import atomic_path
+
+if TYPE_CHECKING:
+    import torch
+
+    from neuroface.fan.model import FAN, FANConfig
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,8 @@ _HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")
 
 def hub_cache_path(filename: str = FAN4_FILE) -> Path:
     """Where face-alignment (torch.hub) caches downloaded weights."""
+    import torch
+
     return Path(torch.hub.get_dir()) / "checkpoints" / filename
 
 
@@ -110,6 +117,8 @@ def load_state_dict(path: str | Path, expected_sha256: str | None = None) -> dic
 
     Accepts plain state dicts and ``{"state_dict": ...}`` wrappers; strips ``module.`` prefixes.
     """
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "weights file not found")
@@ -128,6 +137,8 @@ def load_state_dict(path: str | Path, expected_sha256: str | None = None) -> dic
 def load_fan(path: str | Path, config: FANConfig | None = None, expected_sha256: str | None = None) -> FAN:
     """A FAN in eval mode from a weights file; the architecture comes from ``config``, else the
     file's JSON sidecar, else the study's (2DFAN-4) settings."""
+    from neuroface.fan.model import FAN, FANConfig
+
     path = Path(path)
     sidecar = path.with_name(path.name + ".json")
     if config is None and sidecar.is_file():
@@ -144,6 +155,8 @@ def load_fan(path: str | Path, config: FANConfig | None = None, expected_sha256:
 def save_fan(model: FAN, path: str | Path, metadata: dict[str, Any] | None = None) -> None:
     """Write the ``state_dict`` (face-alignment's format) and a JSON sidecar with the
     architecture, the file's SHA-256 and ``metadata``; both atomically."""
+    import torch
+
     path = Path(path)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:  # a file handle: torch.save names the archive's root after a path
