@@ -361,7 +361,7 @@ def test_ladder_rule_script_runs_on_every_source(tmp_path, monkeypatch):
             models=("pretrained", "finetuned"),
             window_s=0.1,
             recordings=recs.to_dict("records"),
-            random_forest=main["classification"]["random_forest"],
+            random_forest={**main["classification"]["random_forest"], "n_estimators": 20},  # as tiny.yaml
             seed=0,
             level=0.95,
         ),
