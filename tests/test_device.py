@@ -1,20 +1,26 @@
 """Device handling of FAN training and inference: the DataLoader changes nothing in the CPU path
 (same batches, same weights as a plain loop; workers or not), and FAN rules ask for a GPU only
-when they will use one."""
+when they will use one; fan.cpu_isa caps the CPU kernels' instruction set."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from neuroface.fan.device import resolve_device, scheduler_gpus
+from neuroface.fan.device import cpu_isa_environment, resolve_device, scheduler_gpus
 from neuroface.fan.model import FAN, FANConfig
 from neuroface.fan.predict import inference_dtype
 from neuroface.fan.train import Augmentation, Sample, TrainingConfig, autocast_dtype, make_example, train
 from neuroface.landmarks import landmark_box
 
+REPO = Path(__file__).resolve().parents[1]
 CFG = FANConfig(stacks=2, features=16, depth=2, input_size=32)
 
 
@@ -98,3 +104,35 @@ def test_mixed_precision_only_on_cuda():
 def test_rules_ask_for_a_gpu_only_when_they_will_use_one(device, gpus):
     assert scheduler_gpus(device) == gpus
     assert resolve_device(device) == ("cuda" if gpus else "cpu")
+
+
+@pytest.mark.parametrize(("cpu_isa", "capability", "onednn"), [("avx2", "AVX2", "isa:Intel AVX2\n")])
+def test_cpu_isa_caps_pytorch_and_onednn_kernels_in_a_rule_script(tmp_path, cpu_isa, capability, onednn):
+    """``fan.cpu_isa`` reaches a rule script through ``_bootstrap`` before torch loads: PyTorch reports
+    the capped capability and oneDNN's own verbose log names the instruction set its convolution ran
+    with (on an AVX2-only CPU both are AVX2 anyway; on an AVX-512 one this is the cap at work)."""
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import sys, types\n"
+        f"sys.path.insert(0, {str(REPO / 'workflow' / 'scripts')!r})\n"
+        "import __main__\n"
+        f"__main__.snakemake = types.SimpleNamespace(threads=1, config={{'fan': {{'cpu_isa': {cpu_isa!r}}}}})\n"
+        "import _bootstrap\n"
+        "import torch\n"
+        "conv = torch.nn.Conv2d(64, 64, 3)\n"
+        "with torch.no_grad(), torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):\n"
+        "    conv(torch.randn(4, 64, 32, 32))\n"
+        "print('capability', torch.backends.cpu.get_cpu_capability())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")}
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"capability {capability}\n" in result.stdout
+    assert onednn in result.stdout
+
+
+def test_cpu_isa_environment_names_both_libraries_and_refuses_unknown_sets():
+    assert cpu_isa_environment(None) == {}
+    assert cpu_isa_environment("avx512") == {"ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"}
+    with pytest.raises(ValueError, match="unknown fan.cpu_isa 'sse'"):
+        cpu_isa_environment("sse")

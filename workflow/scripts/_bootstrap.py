@@ -1,8 +1,10 @@
 """Make the in-repo package importable from rule scripts (also inside per-rule conda envs), report bad
 input as one line on the console (the traceback goes to the rule's log), and hold the native thread pools
 (OpenCV, BLAS/OpenMP) to the job's ``threads``: ``snakemake --cores 8`` on a 2-core machine then runs
-8 single-threaded jobs, not 8 jobs that each start a thread per core."""
+8 single-threaded jobs, not 8 jobs that each start a thread per core. ``fan.cpu_isa`` caps the instruction
+set of PyTorch's and oneDNN's CPU kernels (set here, before any script imports torch)."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +16,9 @@ report_input_errors()
 
 _job = getattr(sys.modules.get("__main__"), "snakemake", None)  # the object Snakemake gives the script
 if _job is not None:
+    from neuroface.fan.device import cpu_isa_environment
+
+    os.environ.update(cpu_isa_environment((getattr(_job, "config", None) or {}).get("fan", {}).get("cpu_isa")))
     try:  # not every rule's environment has OpenCV or scikit-learn's threadpoolctl
         import cv2
 
