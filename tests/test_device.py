@@ -14,7 +14,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from neuroface.fan.device import cpu_isa_environment, resolve_device, scheduler_gpus
+from neuroface.cpu_isa import cpu_isa_environment
+from neuroface.fan.device import resolve_device, scheduler_gpus
 from neuroface.fan.model import FAN, FANConfig
 from neuroface.fan.predict import inference_dtype
 from neuroface.fan.train import Augmentation, Sample, TrainingConfig, autocast_dtype, make_example, train

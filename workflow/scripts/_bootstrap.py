@@ -16,7 +16,7 @@ report_input_errors()
 
 _job = getattr(sys.modules.get("__main__"), "snakemake", None)  # the object Snakemake gives the script
 if _job is not None:
-    from neuroface.fan.device import cpu_isa_environment
+    from neuroface.cpu_isa import cpu_isa_environment
 
     os.environ.update(cpu_isa_environment((getattr(_job, "config", None) or {}).get("fan", {}).get("cpu_isa")))
     try:  # not every rule's environment has OpenCV or scikit-learn's threadpoolctl
