@@ -10,8 +10,9 @@ question on weights that were trained by the workflow (the demo FAN's, or 2DFAN-
 it). Every image is cropped from the Haar detector's box and refined once, as ``landmark_accuracy``
 does; each choice's landmarks are compared with the fp32 reference (max and 99th percentile of the
 per-landmark distance, px, and the share of landmarks moved more than 0.1 px) and with the ground
-truth (mean NRMSE, %). It also prints each choice's forward time on these crops, side by side in one
-run (the same crops, interleaved rounds, median).
+truth (mean NRMSE, %). It also prints each choice's forward time, side by side in one run: the same 32
+seeded random crops of the model's input size for every choice (the time does not depend on the pixels),
+interleaved rounds, median.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def main() -> None:
             c: LandmarkPredictor(load_fan(path), batch_size=16, decoder=args.decoder, cpu_inference=c) for c in choices
         }
         points = {c: p.predict_refined(images, boxes)[0] for c, p in predictors.items()}
-        # forward passes only, on the refined crops' inputs: interleaved rounds, median seconds
+        # forward passes only, on seeded random crops of the input size: interleaved rounds, median seconds
         size = predictors["fp32"].model.config.input_size
         crops = np.random.default_rng(0).integers(0, 256, (32, size, size, 3), dtype=np.uint8)
         seconds = {c: [] for c in choices}
