@@ -27,7 +27,7 @@ import torch
 
 from neuroface.fan import accuracy
 from neuroface.fan.detection import make_detector
-from neuroface.fan.pipeline import cohort_samples
+from neuroface.fan.pipeline import detected_images
 from neuroface.fan.predict import CPU_INFERENCE, LandmarkPredictor, cpu_bf16_isa
 from neuroface.fan.weights import load_fan
 
@@ -51,17 +51,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     results = args.workdir / "results"
     split = pd.read_csv(results / "fan" / "split.tsv", sep="\t")
-    test = set(split.loc[split["set"] == "test", "participant_id"])
     annotations = pd.read_parquet(results / "inputs" / "annotations.parquet")
-    annotations = annotations[annotations["participant_id"].isin(test)].sort_values("participant_id", kind="stable")
-    samples = cohort_samples(annotations, results / "fan" / "frames", test)
-    images = [s.load() for s in samples]
-    truth = np.stack([s.points for s in samples])
-    detector = make_detector({"detector": "haar"}, "cpu")
-    boxes = [detector(img) for img in images]
-    found = np.flatnonzero([b is not None for b in boxes])
-    images, truth = [images[i] for i in found], truth[found]
-    boxes = np.stack([boxes[i] for i in found])
+    test = detected_images(annotations, results / "fan" / "frames", split, make_detector({"detector": "haar"}, "cpu"))
+    found = np.flatnonzero(test.found)
+    images, truth = [test.images[i] for i in found], test.truth[found]
+    boxes = np.stack([test.boxes[i] for i in found])
     print(
         f"{len(found)} test images with a detected face; {args.threads} thread(s); "
         f"CPU bf16 instructions: {', '.join(cpu_bf16_isa()) or 'none (bf16 emulated)'}"

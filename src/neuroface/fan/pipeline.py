@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,53 @@ def finetune(pretrained: str | Path, samples: list, cfg: TrainingConfig) -> tupl
     return model, history
 
 
+@dataclass(frozen=True)
+class DetectedImages:
+    """The annotated images of chosen participants, in participant order, with the face detector's
+    boxes: what the landmark-accuracy evaluation (and ``tools/cpu_inference_accuracy.py``) predicts on."""
+
+    keys: list[str]
+    owners: np.ndarray  #: participant id of each image
+    images: list[np.ndarray]
+    truth: np.ndarray  #: (n, 68, 2) annotated landmarks
+    boxes: list[np.ndarray | None]  #: detector box per image, ``None`` where no face was found
+    group_of: dict[str, str]  #: participant id -> group, for the chosen participants
+    set_of: dict[str, str]  #: participant id -> split set
+
+    @property
+    def found(self) -> np.ndarray:
+        return np.array([b is not None for b in self.boxes])
+
+
+def detected_images(
+    annotations: pd.DataFrame,
+    frames_root: str | Path,
+    split: pd.DataFrame,
+    detector: FaceDetector,
+    sets: Collection[str] = ("test",),
+) -> DetectedImages:
+    """The annotated frames of the ``split``'s participants in ``sets``, loaded, with their true
+    landmarks and the face detector's box on each (deployment conditions: no box from the truth)."""
+    chosen = split[split["set"].isin(set(sets))]
+    group_of = dict(zip(chosen["participant_id"], chosen["group"], strict=True))
+    set_of = dict(zip(chosen["participant_id"], chosen["set"], strict=True))
+    ann = annotations[annotations["participant_id"].isin(group_of)].sort_values("participant_id", kind="stable")
+    samples = cohort_samples(ann, frames_root, set(group_of))
+    images = [s.load() for s in samples]
+    boxes = [detector(img) for img in images]
+    log.info("face detector: %d of %d images", sum(b is not None for b in boxes), len(boxes))
+    return DetectedImages(
+        keys=[s.key for s in samples],
+        # cohort_samples keeps the participant-sorted table's order, so its rows name each sample's owner
+        owners=ann["participant_id"].to_numpy(),
+        images=images,
+        truth=np.stack([s.points for s in samples]),
+        boxes=boxes,
+        group_of=group_of,
+        set_of=set_of,
+    )
+
+
 def evaluate(
     models: Mapping[str, str | Path | Mapping[str, str | Path]],
     annotations: pd.DataFrame,
@@ -107,22 +155,12 @@ def evaluate(
     ``models`` maps a model's name to its weights, or, for a cross-fitted model, to a mapping
     participant id -> weights: each participant's images are then predicted by its own fold's model.
     """
-    chosen = split[split["set"].isin(set(sets))]
-    group_of = dict(zip(chosen["participant_id"], chosen["group"], strict=True))
-    set_of = dict(zip(chosen["participant_id"], chosen["set"], strict=True))
-    ann = annotations[annotations["participant_id"].isin(group_of)].sort_values("participant_id", kind="stable")
-    samples = cohort_samples(ann, frames_root, set(group_of))
-    keys = [s.key for s in samples]
-    truth = np.stack([s.points for s in samples])
-    images = [s.load() for s in samples]
-    boxes = [detector(img) for img in images]
-    found = np.array([b is not None for b in boxes])
-    log.info("face detector: %d of %d images", found.sum(), len(found))
-    # cohort_samples keeps the participant-sorted table's order, so its rows name each sample's owner
-    owners = ann["participant_id"].to_numpy()
-    rows = pd.DataFrame({"image": keys, "participant_id": owners})
+    images = detected_images(annotations, frames_root, split, detector, sets)
+    found, owners, truth, boxes = images.found, images.owners, images.truth, images.boxes
+    group_of = images.group_of
+    rows = pd.DataFrame({"image": images.keys, "participant_id": owners})
     rows["group"] = rows["participant_id"].map(group_of)
-    rows["set"] = rows["participant_id"].map(set_of)
+    rows["set"] = rows["participant_id"].map(images.set_of)
     rows["detected"] = found
     tables = []
     for name, weights in models.items():
@@ -137,7 +175,7 @@ def evaluate(
             if not len(idx):
                 continue
             predictor = LandmarkPredictor(load_fan(path), device=device, flip=flip, decoder=decoder)
-            pred, _ = predictor.predict_refined([images[i] for i in idx], np.stack([boxes[i] for i in idx]))
+            pred, _ = predictor.predict_refined([images.images[i] for i in idx], np.stack([boxes[i] for i in idx]))
             for column, values in (
                 ("nrmse", accuracy.nrmse(pred, truth[idx], canthi)),
                 ("nme", accuracy.nme(pred, truth[idx], canthi)),
