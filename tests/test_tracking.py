@@ -45,6 +45,58 @@ def test_3d_of_the_true_2d_reproduces_the_true_3d(recording):
     assert np.nanmedian(err) < 1.5 and np.nanpercentile(err, 90) < 4.0, np.nanpercentile(err, [50, 90])
 
 
+def _depth_at_one_window_at_a_time(aligned, pixels, radius, foreground, tolerance):
+    """The definition of depth_at, window by window with numpy's median and percentile."""
+    h, w = aligned.shape
+    out = np.full(len(pixels), np.nan)
+    for i, (x, y) in enumerate(pixels):
+        if not np.isfinite([x, y]).all() or not (0 <= round(x) < w and 0 <= round(y) < h):
+            continue
+        x, y = round(x), round(y)
+        window = aligned[max(y - radius, 0) : y + radius + 1, max(x - radius, 0) : x + radius + 1]
+        valid = window[window > 0]
+        if valid.size:
+            if foreground[i]:
+                valid = valid[valid <= np.percentile(valid, 10) + tolerance]
+            out[i] = np.median(valid)
+    return out
+
+
+def test_depth_lookup_equals_numpy_window_by_window():
+    """All windows at once (depth_at) against one window at a time: image borders, holes, empty
+    windows, NaN and outside pixels, near-surface windows, radii 0-3, exactly equal."""
+    from neuroface.tracking.reconstruct import depth_at
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        h, w = rng.integers(4, 40, 2)
+        aligned = rng.integers(400, 700, (h, w)).astype(np.uint16)
+        aligned[rng.random((h, w)) < rng.random()] = 0  # from no holes to nearly all holes
+        aligned[:, : w // 2] += np.uint16(rng.integers(0, 40))  # an occluding edge
+        pixels = np.stack([rng.uniform(-4, w + 4, 50), rng.uniform(-4, h + 4, 50)], axis=1)
+        pixels[rng.random(50) < 0.05] = np.nan
+        near = rng.random(50) < 0.4
+        radius, tolerance = int(rng.integers(0, 4)), float(rng.choice([0.0, 6.0, 20.5]))
+        want = _depth_at_one_window_at_a_time(aligned, pixels, radius, near, tolerance)
+        assert np.array_equal(depth_at(aligned, pixels, radius, near, tolerance), want, equal_nan=True)
+
+
+def test_models_reconstructed_together_equal_each_alone(recording):
+    """reconstruct_tracks aligns each frame once around every model's face: each model's table
+    is the one it gets alone (a second track shifted by 3 px, with frames lost)."""
+    from neuroface.tracking.reconstruct import reconstruct_tracks
+
+    bag, truth = recording
+    first = track_table(truth["frame_number"], truth["timestamp_ms"], truth["landmarks_2d"].astype(float))
+    moved = truth["landmarks_2d"].astype(float) + 3.0
+    moved[::7] = np.nan
+    second = track_table(truth["frame_number"], truth["timestamp_ms"], moved)
+    together = reconstruct_tracks(open_bag(bag), {"a": first, "b": second})
+    assert together["a"].equals(reconstruct(open_bag(bag), first))
+    assert together["b"].equals(reconstruct(open_bag(bag), second))
+    assert not together["b"]["v0"].iloc[::7].any()
+
+
 def test_depth_roi_alignment_equals_full_alignment_around_the_face(recording):
     bag, truth = recording
     reader = open_bag(bag)

@@ -59,21 +59,44 @@ def depth_at(
 
     ``foreground`` ``(N,)`` bool: for those pixels only the window's near surface counts, the
     valid values at most ``tolerance`` (raw units) beyond the window's 10th percentile.
+
+    All windows at once: the windows (clipped to the image) are gathered into one array, and the
+    medians and percentiles are numpy's own, taken over the windows with the same number of valid
+    values together, so each equals ``np.median`` / ``np.percentile`` of that window alone.
     """
     h, w = aligned.shape
     out = np.full(len(pixels), np.nan)
     near = np.zeros(len(pixels), bool) if foreground is None else np.asarray(foreground, bool)
-    centre = np.round(pixels).astype(np.int64)
-    for i, (x, y) in enumerate(centre):
-        if not (0 <= x < w and 0 <= y < h):
-            continue
-        window = aligned[max(y - radius, 0) : y + radius + 1, max(x - radius, 0) : x + radius + 1]
-        valid = window[window > 0]
-        if valid.size:
-            if near[i]:
-                valid = valid[valid <= np.percentile(valid, 10) + tolerance]
-            out[i] = np.median(valid)
+    with np.errstate(invalid="ignore"):  # NaN pixels: no window
+        centre = np.round(np.asarray(pixels, dtype=np.float64)).astype(np.int64)
+    inside = np.flatnonzero((centre[:, 0] >= 0) & (centre[:, 0] < w) & (centre[:, 1] >= 0) & (centre[:, 1] < h))
+    if not len(inside):
+        return out
+    offsets = np.arange(-radius, radius + 1)
+    ys = centre[inside, 1][:, None, None] + offsets[None, :, None]
+    xs = centre[inside, 0][:, None, None] + offsets[None, None, :]
+    in_image = ((ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)).reshape(len(inside), -1)
+    values = aligned[np.clip(ys, 0, h - 1), np.clip(xs, 0, w - 1)].reshape(len(inside), -1)
+    valid = in_image & (values > 0)
+    near_rows = near[inside]
+    if near_rows.any():
+        floor = _per_window(values[near_rows], valid[near_rows], lambda v: np.percentile(v, 10, axis=1))
+        valid[near_rows] &= values[near_rows] <= (floor + tolerance)[:, None]
+    out[inside] = _per_window(values, valid, lambda v: np.median(v, axis=1))
     return out
+
+
+def _per_window(values: np.ndarray, valid: np.ndarray, statistic) -> np.ndarray:
+    """``statistic`` (rows -> one value each) of each row's valid values; NaN for rows with none.
+    Rows with the same number of valid values go through ``statistic`` together."""
+    counts = valid.sum(axis=1)
+    top = np.iinfo(values.dtype).max if values.dtype.kind in "ui" else np.inf
+    ordered = np.sort(np.where(valid, values, top), axis=1)  # each row's valid values first
+    result = np.full(len(values), np.nan)
+    for k in np.unique(counts[counts > 0]):
+        rows = counts == k
+        result[rows] = statistic(ordered[rows, :k])
+    return result
 
 
 def reconstruct(
@@ -96,23 +119,36 @@ def reconstruct_tracks(
     pts2d = {name: points(track) for name, track in tracks.items()}
     rows: dict[str, list] = {name: [] for name in tracks}
     foreground = np.isin(np.arange(lm.N_LANDMARKS), FOREGROUND_LANDMARKS)
+    names = list(tracks)
     for position, color, depth in framesets(reader, tolerance_ms):
-        for name in tracks:
+        xyz = dict.fromkeys(names, np.full((lm.N_LANDMARKS, 3), np.nan))
+        found = []
+        for name in names:
             if by_position[name].at[position, "frame_number"] != color.frame_number:
                 raise ValueError(f"{rec.path}: track {name} and recording disagree at position {position}")
-            xyz = np.full((lm.N_LANDMARKS, 3), np.nan)
-            p = pts2d[name][position - 1]
-            if depth is not None and np.isfinite(p).all():
-                box = np.concatenate([p.min(axis=0), p.max(axis=0)]) + np.array([-1, -1, 1, 1]) * (radius + 2)
-                roi = geometry.depth_roi_for(box, rec.depth.intrinsics, rec.depth_to_color, rec.color.intrinsics)
-                aligned = geometry.align_depth_to_color(
-                    depth.data, rec.depth_scale, rec.depth.intrinsics, rec.depth_to_color, rec.color.intrinsics, roi
-                )
-                raw = depth_at(aligned, p, radius, foreground, FOREGROUND_MM / (rec.depth_scale * 1000.0))
-                z_mm = raw * rec.depth_scale * 1000.0
-                xyz = geometry.deproject(p, z_mm, rec.color.intrinsics).astype(np.float64)
+            if depth is not None and np.isfinite(pts2d[name][position - 1]).all():
+                found.append(name)
+        if found:  # one alignment around every model's face, one depth lookup and deprojection for all
+            p = np.concatenate([pts2d[name][position - 1] for name in found])
+            box = np.concatenate([p.min(axis=0), p.max(axis=0)]) + np.array([-1, -1, 1, 1]) * (radius + 2)
+            roi = geometry.depth_roi_for(box, rec.depth.intrinsics, rec.depth_to_color, rec.color.intrinsics)
+            aligned = geometry.align_depth_to_color(
+                depth.data, rec.depth_scale, rec.depth.intrinsics, rec.depth_to_color, rec.color.intrinsics, roi
+            )
+            near = np.tile(foreground, len(found))
+            raw = depth_at(aligned, p, radius, near, FOREGROUND_MM / (rec.depth_scale * 1000.0))
+            z_mm = raw * rec.depth_scale * 1000.0
+            deprojected = geometry.deproject(p, z_mm, rec.color.intrinsics).astype(np.float64)
+            xyz.update(zip(found, deprojected.reshape(len(found), lm.N_LANDMARKS, 3), strict=True))
+        for name in names:
             rows[name].append(
-                (position, color.frame_number, color.timestamp_ms, *xyz.T.ravel(), *np.isfinite(xyz).all(axis=1))
+                (
+                    position,
+                    color.frame_number,
+                    color.timestamp_ms,
+                    *xyz[name].T.ravel(),
+                    *np.isfinite(xyz[name]).all(axis=1),
+                )
             )
     columns = ["position", "frame_number", "timestamp_ms", *P_COLUMNS, *V_COLUMNS]
     return {name: pd.DataFrame(r, columns=columns) for name, r in rows.items()}
