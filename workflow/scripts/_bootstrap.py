@@ -31,3 +31,23 @@ if _job is not None:
         threadpool_limits(int(_job.threads))
     except ImportError:
         pass
+
+    import atexit
+    import logging
+    import resource
+
+    def _log_job_cost() -> None:
+        """The job's exact CPU time (its child processes included) and peak memory, as the last line
+        of its log (read by ``tools/job_costs.py``): Snakemake's ``benchmark:`` samples CPU time and
+        misses what a job spends after its last sample."""
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        user, system = own.ru_utime + children.ru_utime, own.ru_stime + children.ru_stime
+        logging.getLogger("neuroface").info(
+            "job cost: %.2f CPU-s (%.2f user + %.2f system), peak %.0f MB resident",
+            user + system,
+            user,
+            system,
+            max(own.ru_maxrss, children.ru_maxrss) / 1024,
+        )
+
+    atexit.register(_log_job_cost)

@@ -1,0 +1,70 @@
+"""Each job's exact CPU time in its log (``_bootstrap``), against the kernel's own accounting of the
+process (``os.wait4``), and ``tools/job_costs.py``'s per-rule sums on the tiny run."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "tools"))
+import job_costs  # noqa: E402
+
+
+def test_job_cost_line_is_the_kernels_cpu_time_of_the_job_and_its_children(tmp_path):
+    """A rule script that burns CPU itself and in a child process: the logged CPU time is what
+    ``wait4`` reports for the whole process tree, less only what the interpreter spends after the
+    line is written."""
+    log = tmp_path / "job.log"
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import subprocess, sys, time, types\n"
+        f"sys.path.insert(0, {str(REPO / 'workflow' / 'scripts')!r})\n"
+        "import __main__\n"
+        "__main__.snakemake = types.SimpleNamespace(threads=1, config={})\n"
+        "import _bootstrap\n"
+        "from neuroface.io import setup_logging\n"
+        f"setup_logging({str(log)!r})\n"
+        "def burn(seconds):\n"
+        "    end = time.process_time() + seconds\n"
+        "    while time.process_time() < end:\n"
+        "        pass\n"
+        "burn(0.4)\n"
+        "subprocess.run([sys.executable, '-c', 'import time\\nend = time.process_time() + 0.6\\n"
+        "while time.process_time() < end: pass'], check=True)\n"
+    )
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, process.stderr.read().decode()
+    kernel = usage.ru_utime + usage.ru_stime
+    lines = re.findall(r"job cost: ([\d.]+) CPU-s \(([\d.]+) user \+ ([\d.]+) system\)", log.read_text())
+    assert len(lines) == 1, log.read_text()
+    total, user, system = map(float, lines[0])
+    assert total == pytest.approx(user + system, abs=0.011)
+    assert total >= 1.0  # both burns: the child's CPU is counted
+    assert kernel - 0.15 <= total <= kernel + 0.01, (total, kernel)
+
+
+def test_job_costs_sums_every_rule_of_the_tiny_run(tiny):
+    """Every rule script of a real run logs its cost, each log is attributed to its rule through
+    Snakemake's run logs, and per rule there is one cost per job."""
+    costs = job_costs.job_costs(tiny)
+    assert not [rule for rule in costs if rule.startswith("?")], sorted(costs)
+    tracked = len(list((tiny / "logs" / "tracks").glob("*.log")))
+    assert tracked and len(costs["track_landmarks"]) == tracked
+    assert len(costs["finetune_fan"]) == 1
+    assert {"synthetic_participant", "reconstruct_3d", "classify", "table_ii"} <= set(costs)
+    assert all(cpu > 0 and peak > 0 for jobs in costs.values() for cpu, peak in jobs)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "job_costs.py"), str(tiny), "--total", "100000"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| track_landmarks |" in result.stdout and "| Snakemake and the rest |" in result.stdout
