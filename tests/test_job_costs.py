@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import REPO
@@ -19,7 +20,9 @@ import job_costs  # noqa: E402
 def test_job_cost_line_is_the_kernels_cpu_time_of_the_job_and_its_children(tmp_path):
     """A rule script that burns CPU itself and in a child process: the logged CPU time is what
     ``wait4`` reports for the whole process tree, less only what the interpreter spends after the
-    line is written."""
+    line is written. The peak memory is the job's own (~150 MB array), not that of the process it
+    was forked from (here the test, holding ~600 MB when it starts the job, as Snakemake holds its
+    DAG): ``ru_maxrss`` survives ``exec``."""
     log = tmp_path / "job.log"
     script = tmp_path / "job.py"
     script.write_text(
@@ -34,20 +37,25 @@ def test_job_cost_line_is_the_kernels_cpu_time_of_the_job_and_its_children(tmp_p
         "    end = time.process_time() + seconds\n"
         "    while time.process_time() < end:\n"
         "        pass\n"
+        "import numpy\n"
+        "array = numpy.ones(150 * 2**20 // 8)\n"
         "burn(0.4)\n"
         "subprocess.run([sys.executable, '-c', 'import time\\nend = time.process_time() + 0.6\\n"
         "while time.process_time() < end: pass'], check=True)\n"
     )
+    ballast = np.ones(600 * 2**20 // 8)
     process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    del ballast
     _, status, usage = os.wait4(process.pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, process.stderr.read().decode()
     kernel = usage.ru_utime + usage.ru_stime
-    lines = re.findall(r"job cost: ([\d.]+) CPU-s \(([\d.]+) user \+ ([\d.]+) system\)", log.read_text())
+    lines = re.findall(r"job cost: ([\d.]+) CPU-s \(([\d.]+) user \+ ([\d.]+) system\), peak (\d+) MB", log.read_text())
     assert len(lines) == 1, log.read_text()
-    total, user, system = map(float, lines[0])
+    total, user, system, peak = map(float, lines[0])
     assert total == pytest.approx(user + system, abs=0.011)
     assert total >= 1.0  # both burns: the child's CPU is counted
     assert kernel - 0.15 <= total <= kernel + 0.01, (total, kernel)
+    assert 150 <= peak < 450, peak
 
 
 def test_job_costs_sums_every_rule_of_the_tiny_run(tiny):

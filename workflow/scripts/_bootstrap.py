@@ -47,7 +47,16 @@ if _job is not None:
             user + system,
             user,
             system,
-            max(own.ru_maxrss, children.ru_maxrss) / 1024,
+            max(_own_peak_kb(own.ru_maxrss), children.ru_maxrss) / 1024,
         )
+
+    def _own_peak_kb(fallback: int) -> int:
+        """This process's peak resident memory (kB): Linux's VmHWM, which starts afresh at exec, unlike
+        ``ru_maxrss``, which keeps the peak of the forking Snakemake process."""
+        try:
+            with open("/proc/self/status") as status:
+                return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+        except (OSError, StopIteration, ValueError):
+            return fallback
 
     atexit.register(_log_job_cost)
