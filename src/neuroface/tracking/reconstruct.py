@@ -68,7 +68,7 @@ def depth_at(
     out = np.full(len(pixels), np.nan)
     near = np.zeros(len(pixels), bool) if foreground is None else np.asarray(foreground, bool)
     with np.errstate(invalid="ignore"):  # NaN pixels: no window
-        centre = np.round(np.asarray(pixels, dtype=np.float64)).astype(np.int64)
+        centre = np.round(np.asarray(pixels, dtype=np.float64).reshape(-1, 2)).astype(np.int64)
     inside = np.flatnonzero((centre[:, 0] >= 0) & (centre[:, 0] < w) & (centre[:, 1] >= 0) & (centre[:, 1] < h))
     if not len(inside):
         return out
