@@ -2,7 +2,8 @@
 input as one line on the console (the traceback goes to the rule's log), and hold the native thread pools
 (OpenCV, BLAS/OpenMP) to the job's ``threads``: ``snakemake --cores 8`` on a 2-core machine then runs
 8 single-threaded jobs, not 8 jobs that each start a thread per core. ``fan.cpu_isa`` caps the instruction
-set of PyTorch's and oneDNN's CPU kernels (set here, before any script imports torch)."""
+set of PyTorch's and oneDNN's CPU kernels (set here, before any script imports torch). On exit, a job
+logs its exact CPU time and peak memory (``tools/job_costs.py`` sums them per rule)."""
 
 import os
 import sys
@@ -34,7 +35,11 @@ if _job is not None:
 
     import atexit
     import logging
-    import resource
+
+    try:  # POSIX only; elsewhere the jobs run without their cost line
+        import resource
+    except ImportError:
+        resource = None
 
     def _log_job_cost() -> None:
         """The job's exact CPU time (its child processes included) and peak memory, as the last line
@@ -59,4 +64,5 @@ if _job is not None:
         except (OSError, StopIteration, ValueError):
             return fallback
 
-    atexit.register(_log_job_cost)
+    if resource is not None:
+        atexit.register(_log_job_cost)
