@@ -155,33 +155,33 @@ def evaluate(
     ``models`` maps a model's name to its weights, or, for a cross-fitted model, to a mapping
     participant id -> weights: each participant's images are then predicted by its own fold's model.
     """
-    images = detected_images(annotations, frames_root, split, detector, sets)
-    found, owners, truth, boxes = images.found, images.owners, images.truth, images.boxes
-    group_of = images.group_of
-    rows = pd.DataFrame({"image": images.keys, "participant_id": owners})
-    rows["group"] = rows["participant_id"].map(group_of)
-    rows["set"] = rows["participant_id"].map(images.set_of)
+    test = detected_images(annotations, frames_root, split, detector, sets)
+    found = test.found
+    rows = pd.DataFrame({"image": test.keys, "participant_id": test.owners})
+    rows["group"] = rows["participant_id"].map(test.group_of)
+    rows["set"] = rows["participant_id"].map(test.set_of)
     rows["detected"] = found
     tables = []
     for name, weights in models.items():
-        by_participant = weights if isinstance(weights, Mapping) else dict.fromkeys(group_of, weights)
-        if missing := sorted(set(group_of) - set(by_participant)):
+        by_participant = weights if isinstance(weights, Mapping) else dict.fromkeys(test.group_of, weights)
+        if missing := sorted(set(test.group_of) - set(by_participant)):
             raise ValueError(f"model {name!r} has no weights for participant(s) {', '.join(missing)}")
         table = rows.copy()
         table["model"] = name
-        for path in sorted({str(by_participant[pid]) for pid in group_of}):
-            mine = np.array([str(by_participant[pid]) == path for pid in owners], dtype=bool)
+        for path in sorted({str(by_participant[pid]) for pid in test.group_of}):
+            mine = np.array([str(by_participant[pid]) == path for pid in test.owners], dtype=bool)
             idx = np.flatnonzero(found & mine)
             if not len(idx):
                 continue
             predictor = LandmarkPredictor(load_fan(path), device=device, flip=flip, decoder=decoder)
-            pred, _ = predictor.predict_refined([images.images[i] for i in idx], np.stack([boxes[i] for i in idx]))
+            pred, _ = predictor.predict_refined([test.images[i] for i in idx], np.stack([test.boxes[i] for i in idx]))
+            truth = test.truth[idx]
             for column, values in (
-                ("nrmse", accuracy.nrmse(pred, truth[idx], canthi)),
-                ("nme", accuracy.nme(pred, truth[idx], canthi)),
+                ("nrmse", accuracy.nrmse(pred, truth, canthi)),
+                ("nme", accuracy.nme(pred, truth, canthi)),
             ):
                 table.loc[idx, column] = values
-            regions = accuracy.region_errors(pred, truth[idx], canthi)
+            regions = accuracy.region_errors(pred, truth, canthi)
             for column in regions:
                 table.loc[idx, f"error_{column}"] = regions[column].to_numpy()
         tables.append(table)
