@@ -83,6 +83,19 @@ def rs() -> ModuleType:
     return import_pyrealsense2()
 
 
+def rule_script(path: Path, body: str, config: dict | None = None) -> Path:
+    """A stand-in rule script at ``path``: the object Snakemake gives a script (one thread, ``config``),
+    then ``_bootstrap`` as every rule script imports it first, then ``body``."""
+    path.write_text(
+        "import sys, types\n"
+        f"sys.path.insert(0, {str(REPO / 'workflow' / 'scripts')!r})\n"
+        "import __main__\n"
+        f"__main__.snakemake = types.SimpleNamespace(threads=1, config={config or {}!r})\n"
+        "import _bootstrap\n" + body
+    )
+    return path
+
+
 SHARED = REPO.parent / "shared"
 REFERENCE_BAG = SHARED / "realsense" / "reference-d400-like.bag"
 

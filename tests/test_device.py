@@ -7,13 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import rule_script
 from neuroface.cpu_isa import cpu_isa_environment
 from neuroface.fan.device import resolve_device, scheduler_gpus
 from neuroface.fan.model import FAN, FANConfig
@@ -21,7 +21,6 @@ from neuroface.fan.predict import inference_dtype
 from neuroface.fan.train import Augmentation, Sample, TrainingConfig, autocast_dtype, make_example, train
 from neuroface.landmarks import landmark_box
 
-REPO = Path(__file__).resolve().parents[1]
 CFG = FANConfig(stacks=2, features=16, depth=2, input_size=32)
 
 
@@ -112,18 +111,14 @@ def test_cpu_isa_caps_pytorch_and_onednn_kernels_in_a_rule_script(tmp_path, cpu_
     """``fan.cpu_isa`` reaches a rule script through ``_bootstrap`` before torch loads: PyTorch reports
     the capped capability and oneDNN's own verbose log names the instruction set its convolution ran
     with (on an AVX2-only CPU both are AVX2 anyway; on an AVX-512 one this is the cap at work)."""
-    script = tmp_path / "job.py"
-    script.write_text(
-        "import sys, types\n"
-        f"sys.path.insert(0, {str(REPO / 'workflow' / 'scripts')!r})\n"
-        "import __main__\n"
-        f"__main__.snakemake = types.SimpleNamespace(threads=1, config={{'fan': {{'cpu_isa': {cpu_isa!r}}}}})\n"
-        "import _bootstrap\n"
+    script = rule_script(
+        tmp_path / "job.py",
         "import torch\n"
         "conv = torch.nn.Conv2d(64, 64, 3)\n"
         "with torch.no_grad(), torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):\n"
         "    conv(torch.randn(4, 64, 32, 32))\n"
-        "print('capability', torch.backends.cpu.get_cpu_capability())\n"
+        "print('capability', torch.backends.cpu.get_cpu_capability())\n",
+        config={"fan": {"cpu_isa": cpu_isa}},
     )
     env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")}
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env)

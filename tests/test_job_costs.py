@@ -4,14 +4,13 @@ process (``os.wait4``), and ``tools/job_costs.py``'s per-rule sums on the tiny r
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, rule_script
 
 sys.path.insert(0, str(REPO / "tools"))
 import job_costs  # noqa: E402
@@ -24,13 +23,9 @@ def test_job_cost_line_is_the_kernels_cpu_time_of_the_job_and_its_children(tmp_p
     was forked from (here the test, holding ~600 MB when it starts the job, as Snakemake holds its
     DAG): ``ru_maxrss`` survives ``exec``."""
     log = tmp_path / "job.log"
-    script = tmp_path / "job.py"
-    script.write_text(
-        "import subprocess, sys, time, types\n"
-        f"sys.path.insert(0, {str(REPO / 'workflow' / 'scripts')!r})\n"
-        "import __main__\n"
-        "__main__.snakemake = types.SimpleNamespace(threads=1, config={})\n"
-        "import _bootstrap\n"
+    script = rule_script(
+        tmp_path / "job.py",
+        "import subprocess, time\n"
         "from neuroface.io import setup_logging\n"
         f"setup_logging({str(log)!r})\n"
         "def burn(seconds):\n"
@@ -41,7 +36,7 @@ def test_job_cost_line_is_the_kernels_cpu_time_of_the_job_and_its_children(tmp_p
         "array = numpy.ones(150 * 2**20 // 8)\n"
         "burn(0.4)\n"
         "subprocess.run([sys.executable, '-c', 'import time\\nend = time.process_time() + 0.6\\n"
-        "while time.process_time() < end: pass'], check=True)\n"
+        "while time.process_time() < end: pass'], check=True)\n",
     )
     ballast = np.ones(600 * 2**20 // 8)
     process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -49,7 +44,7 @@ def test_job_cost_line_is_the_kernels_cpu_time_of_the_job_and_its_children(tmp_p
     _, status, usage = os.wait4(process.pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, process.stderr.read().decode()
     kernel = usage.ru_utime + usage.ru_stime
-    lines = re.findall(r"job cost: ([\d.]+) CPU-s \(([\d.]+) user \+ ([\d.]+) system\), peak (\d+) MB", log.read_text())
+    lines = job_costs.COST.findall(log.read_text())  # the line the tool reads
     assert len(lines) == 1, log.read_text()
     total, user, system, peak = map(float, lines[0])
     assert total == pytest.approx(user + system, abs=0.011)
