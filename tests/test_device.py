@@ -5,6 +5,7 @@ when they will use one; fan.cpu_isa caps the CPU kernels' instruction set."""
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 
@@ -12,8 +13,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 
-from conftest import rule_script
+from conftest import REPO, rule_script
 from neuroface.cpu_isa import cpu_isa_environment
 from neuroface.fan.device import resolve_device, scheduler_gpus
 from neuroface.fan.model import FAN, FANConfig
@@ -127,8 +129,18 @@ def test_cpu_isa_caps_pytorch_and_onednn_kernels_in_a_rule_script(tmp_path, cpu_
     assert onednn in result.stdout
 
 
-def test_cpu_isa_environment_names_both_libraries_and_refuses_unknown_sets():
+def test_cpu_isa_environment_names_both_libraries_and_refuses_unknown_sets(monkeypatch):
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
     assert cpu_isa_environment(None) == {}
     assert cpu_isa_environment("avx512") == {"ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"}
     with pytest.raises(ValueError, match="unknown fan.cpu_isa 'sse'"):
         cpu_isa_environment("sse")
+    monkeypatch.setattr(platform, "machine", lambda: "aarch64")  # no x86 sets to cap at: ARM's own kernels
+    assert cpu_isa_environment("avx2") == {}
+    with pytest.raises(ValueError, match="unknown fan.cpu_isa 'sse'"):
+        cpu_isa_environment("sse")
+
+
+def test_the_default_config_caps_the_kernels_at_avx2():
+    """The embedded default's numbers (README) are the same on every x86-64 CPU only under one cap."""
+    assert yaml.safe_load((REPO / "config.yaml").read_text())["fan"]["cpu_isa"] == "avx2"
