@@ -32,7 +32,7 @@ def roc_figure(
     ``probabilities``: task, source, label, probability per participant; ``aucs``: task, source,
     auc (Table II's rows of this run), quoted in the legend.
     """
-    fig, axes = plt.subplots(1, len(tasks), figsize=(7.0, 2.5), sharey=True, constrained_layout=True)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(7.0, 3.3), sharey=True, constrained_layout=True)
     auc_of = aucs.set_index(["task", "source"])["auc"]
     for k, (ax, task) in enumerate(zip(np.atleast_1d(axes), tasks, strict=True)):
         ax.plot([0, 1], [0, 1], color="0.8", lw=0.6, ls="--")
@@ -50,7 +50,8 @@ def roc_figure(
         ax.set_aspect("equal")
         ax.set_xlabel("False positive rate")
         ax.grid(alpha=0.3, lw=0.5)
-        ax.legend(loc="lower right", frameon=True, framealpha=0.9, edgecolor="none", fontsize=6)
+        # under the panel: inside, four long labels hid the curves near the x axis
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False, fontsize=6, borderaxespad=0)
     np.atleast_1d(axes)[0].set_ylabel("True positive rate")
     fig.suptitle(title, fontsize=9)
     return fig
