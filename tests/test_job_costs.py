@@ -55,8 +55,7 @@ def test_job_cost_line_is_the_kernels_cpu_time_of_the_job_and_its_children(tmp_p
     assert 0 <= teardown < 0.5, teardown
     kernel, (total, user, system, peak) = _run_job(tmp_path / "job.py", tmp_path / "job.log", array + burns, 600)
     assert total == pytest.approx(user + system, abs=0.011)
-    # the burns are 0.4 s in the job and 0.6 s in its child: without the child's, total is ~idle + 0.4
-    assert total >= idle_total + 0.7
+    assert total >= 1.0  # both burns: the child's CPU is counted
     assert kernel - teardown - 0.1 <= total <= kernel + 0.01, (total, kernel, teardown)
     assert 150 <= peak < 450, peak
 
