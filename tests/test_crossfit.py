@@ -84,7 +84,7 @@ def test_crossfit_table_against_a_hand_computation():
 
 
 def weights_used(workdir: Path) -> dict[tuple[str, str], str]:
-    """(recording, model) -> the weights file that tracked it, from each tracking job's log."""
+    """(participant, model) -> the weights file that tracked its recordings, from each tracking job's log."""
     used = {}
     for log in sorted((workdir / "logs" / "tracks").glob("*.log")):
         for model, weights in re.findall(r"model (\w+): weights (\S+)", log.read_text()):
@@ -107,19 +107,18 @@ def test_no_participant_is_tracked_by_a_model_that_saw_its_frames(tiny):
     for fold in sorted(set(fold_of.values())):
         outside = {p for p in annotated if fold_of[p] != fold}
         assert seen_by(tiny, f"results/fan/crossfit/fold{fold}.pth") == outside
-    # each recording's cross-fitted tracks come from the model of its participant's fold, which never saw it
-    recordings = pd.read_csv(results / "synthetic" / "recordings.tsv", sep="\t")
-    owner = dict(zip(recordings["recording_id"], recordings["participant_id"], strict=True))
+    # each participant's cross-fitted tracks come from the model of its fold, which never saw it
     used = weights_used(tiny)
-    tracked = sorted(r for r, m in used if m == "finetuned_cf")
-    assert tracked and len(tracked) == len(list((results / "tracks" / "finetuned_cf").glob("*.smoothed.parquet")))
-    for recording in tracked:
-        weights = used[(recording, "finetuned_cf")]
-        assert weights == f"results/fan/crossfit/fold{fold_of[owner[recording]]}.pth"
-        assert owner[recording] not in seen_by(tiny, weights)
+    tracked = sorted(p for p, m in used if m == "finetuned_cf")
+    files = sorted(f.name for f in (results / "tracks" / "finetuned_cf").glob("*.smoothed.parquet"))
+    assert tracked and files == [f"{p}.smoothed.parquet" for p in tracked]
+    for participant in tracked:
+        weights = used[(participant, "finetuned_cf")]
+        assert weights == f"results/fan/crossfit/fold{fold_of[participant]}.pth"
+        assert participant not in seen_by(tiny, weights)
     # and the study's fine-tuned model did see some of the tracked participants: the optimism in question
     finetuned_seen = seen_by(tiny, "results/fan/finetuned.pth")
-    assert finetuned_seen & {owner[r] for r in tracked}
+    assert finetuned_seen & set(tracked)
 
 
 def test_crossfit_accuracy_covers_every_annotated_participant_with_its_fold_model(tiny):

@@ -12,7 +12,7 @@ own work directory, with 2 cores:
      it) once the first CNN job (``pretrain_fan`` on the tiny config) has run for a second. The interrupted job
      must leave nothing behind, and a plain ``snakemake`` restarts the run.
   2. *Crash*: SIGKILL to the whole process group (as a power cut or the OOM killer would: no handler runs, no
-     clean-up) once two CNN jobs of the restarted run have finished (FAN pre-trained, one recording tracked) and
+     clean-up) once two CNN jobs of the restarted run have finished (FAN pre-trained, one participant tracked) and
      another has run for a second. The kill leaves Snakemake's directory lock and its incomplete-job markers
      behind, so the restart is Snakemake's documented recovery: ``snakemake --unlock``, then
      ``snakemake --rerun-incomplete`` (needed whenever a killed job had already written all its outputs).

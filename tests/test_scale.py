@@ -69,8 +69,8 @@ def test_estimate_by_hand():
     assert est.frames == pytest.approx(frames)
     assert est.tracked_frames == pytest.approx(frames)  # tracking.recordings: all
     assert est.stage_cpu_s["render"] == pytest.approx(0.1 * frames + 2.0 * 6)  # a job per participant
-    assert est.stage_cpu_s["tracking"] == pytest.approx(0.05 * frames + 1.0 * 24)  # a job per recording
-    assert est.cpu_s == pytest.approx(0.1 * frames + 12 + 0.05 * frames + 24 + 10.0 * 6 + 0.01 * frames)
+    assert est.stage_cpu_s["tracking"] == pytest.approx(0.05 * frames + 1.0 * 6)  # a job per participant
+    assert est.cpu_s == pytest.approx(0.1 * frames + 12 + 0.05 * frames + 6 + 10.0 * 6 + 0.01 * frames)
     assert est.bag_bytes == pytest.approx(1e6 * frames + 0.5e6 * 24)
     assert est.peak_bytes == pytest.approx(est.bag_bytes + 1e3 * frames)
     assert est.final_bytes == est.peak_bytes  # bags kept by default

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
@@ -304,13 +303,13 @@ def cluster(tmp_path) -> Iterator[Cluster]:
 
 def test_slurm_profile_runs_every_job_on_the_cluster_as_a_local_run_would(cluster, tiny, tmp_path):
     # a few jobs of each kind: the FAN stage (pretrain_fan, finetune_fan, landmark_accuracy and their cross-fitted
-    # versions: GPU; fan_split: CPU) and one recording tracked with each model (track_landmarks: GPU) and
-    # reconstructed in 3D (CPU) ...
+    # versions: GPU; fan_split: CPU) and one participant's recordings tracked with each model (track_landmarks:
+    # GPU) and reconstructed in 3D (CPU) ...
     local = tiny  # the session's tiny run, made locally (--cores 2) with the same config and code
-    recording = sorted(pd.read_csv(local / "results/synthetic/recordings.tsv", sep="\t")["recording_id"])[0]
+    participant = sorted(p.stem for p in (local / "results/landmarks3d/finetuned_cf").glob("*.parquet"))[0]
     targets = ["results/landmarks/per_image.tsv", "results/landmarks/crossfit_per_image.tsv"]
     targets += [
-        f"results/landmarks3d/{model}/{recording}.parquet" for model in ("pretrained", "finetuned", "finetuned_cf")
+        f"results/landmarks3d/{model}/{participant}.parquet" for model in ("pretrained", "finetuned", "finetuned_cf")
     ]
     # ... from the same inputs (synthetic recordings, validated annotations, annotated frames): the local run's
     # results are copied (without Snakemake's metadata) and the FAN stage and what follows it are run again

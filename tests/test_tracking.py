@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import REPO
 from neuroface import landmarks as lm
+from neuroface.errors import InputError
 from neuroface.realsense import geometry
 from neuroface.realsense.bag import open_bag
 from neuroface.synthetic import generate
 from neuroface.synthetic.cohort import plan_cohort
 from neuroface.tracking.reconstruct import points3d, reconstruct
 from neuroface.tracking.tracker import Tracker
-from neuroface.tracks import DETECTED, LOST, TRACKED, median_smooth, points, track_table
+from neuroface.tracks import (
+    DETECTED,
+    LOST,
+    TRACKED,
+    median_smooth,
+    points,
+    read_recordings,
+    stack_recordings,
+    track_table,
+)
 
 SMALL = {
     "preset": "demo",
@@ -166,6 +177,27 @@ def test_median_filter_removes_spikes_and_respects_gaps():
     assert np.isnan(smooth[8]).all()
     np.testing.assert_allclose(smooth[9:, 0, 0], [9, 10, 11])  # run 9-11 filtered on its own, nearest padding
     np.testing.assert_allclose(smooth[0, 0, 0], 0.0)
+
+
+def test_a_participants_file_gives_back_each_recordings_table_unchanged(tmp_path):
+    rng = np.random.default_rng(0)
+    tables = {  # ids that sort otherwise than the file's order, one of them with a dot
+        f"rec.{name}": track_table(np.arange(n) + 3, np.arange(n) * 20.0, rng.normal(size=(n, 68, 2)), status)
+        for name, n, status in (("b", 7, TRACKED), ("a", 1, DETECTED), ("c", 4, LOST))
+    }
+    path = tmp_path / "P1.parquet"
+    stack_recordings(tables).to_parquet(path, index=False)
+    back = read_recordings(path)
+    assert list(back) == list(tables)  # the file's order
+    for recording, table in tables.items():
+        pd.testing.assert_frame_equal(back[recording], table, check_exact=True)
+    subset = read_recordings(path, ["rec.c", "rec.b"], columns=["position", "status"])
+    assert list(subset) == ["rec.c", "rec.b"] and list(subset["rec.b"].columns) == ["position", "status"]
+    with pytest.raises(InputError, match=r"P1\.parquet: no rows of recording\(s\) rec\.d"):
+        read_recordings(path, ["rec.a", "rec.d"])
+    tables["rec.a"].to_parquet(tmp_path / "old.parquet", index=False)  # a per-recording file of an older run
+    with pytest.raises(InputError, match=r"old\.parquet: no recording_id column"):
+        read_recordings(tmp_path / "old.parquet")
 
 
 SHIPPED = REPO / "resources" / "fan" / "demo_pretrained.pth"  # in the repository: runs everywhere

@@ -41,8 +41,8 @@ def test_dry_run_plans_the_default_dag(workdir):
         ("finetune_fan", 1),  # from the shipped demo pre-trained weights: no pretrain_fan
         ("table_iii", 1),
         ("fig2", 1),
-        ("track_landmarks", 102),  # 102 classification recordings, both models per job
-        ("reconstruct_3d", 102),  # both models per recording
+        ("track_landmarks", 36),  # the 102 classification recordings of 36 participants, a job per participant
+        ("reconstruct_3d", 36),  # both models, a job per participant
         ("tracking_accuracy", 1),
         ("features", 4),  # pretrained, finetuned, true3d (R1), true2d (R2)
         ("ladder_true2d", 1),

@@ -64,8 +64,8 @@ STAGES = (
     Stage("pre-training", "fan/pretrain.tsv", "image-epochs", "run"),
     Stage("fine-tuning", "fan/finetune.tsv", "image-epochs", "run"),
     Stage("landmark accuracy", "landmarks/per_image.tsv", "test images", "run"),
-    Stage("tracking", "tracks/*.tsv", "tracked frames", "recording"),
-    Stage("3D", "landmarks3d/*.tsv", "tracked frames", "recording"),
+    Stage("tracking", "tracks/*.tsv", "tracked frames", "participant"),
+    Stage("3D", "landmarks3d/*.tsv", "tracked frames", "participant"),
     Stage("QC", "qc/*.tsv", "tracked frames", "participant"),
     Stage("ladder R2", "ladder/true2d.tsv", "classified frames", "run"),
 )
@@ -169,8 +169,8 @@ def workload(config: Mapping[str, Any], frames: Mapping[str, float] | None = Non
         "pre-training": int(train_source),
         "fine-tuning": 1,
         "landmark accuracy": 1,
-        "tracking": len(tracked),
-        "3D": len(tracked),
+        "tracking": tracked["participant_id"].nunique(),  # tracking.smk: one job per participant
+        "3D": tracked["participant_id"].nunique(),
         "QC": tracked["participant_id"].nunique(),
         "ladder R2": 1,
     }

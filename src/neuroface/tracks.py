@@ -3,15 +3,23 @@
 Columns: ``position`` (1-based), ``frame_number``, ``timestamp_ms``, ``status`` (detected,
 tracked, lost), ``x0..x67`` / ``y0..y67`` (colour pixels, NaN when lost), ``c0..c67``
 (per-landmark confidence).
+
+Tracking and 3D reconstruction run one job per participant, so their files hold all of a participant's
+recordings: each recording's rows under a leading ``recording_id`` column (:func:`stack_recordings`,
+:func:`read_recordings`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.ndimage import median_filter
 
 from neuroface import landmarks as lm
+from neuroface.errors import InputError
 
 DETECTED, TRACKED, LOST = "detected", "tracked", "lost"
 X_COLUMNS = [f"x{i}" for i in range(lm.N_LANDMARKS)]
@@ -20,6 +28,8 @@ C_COLUMNS = [f"c{i}" for i in range(lm.N_LANDMARKS)]
 #: 3D landmark tables (neuroface.tracking.reconstruct): X0..X67, Y0..Y67, Z0..Z67 in mm, v0..v67 valid depth
 P_COLUMNS = [f"{a}{i}" for a in "XYZ" for i in range(lm.N_LANDMARKS)]
 V_COLUMNS = [f"v{i}" for i in range(lm.N_LANDMARKS)]
+#: the column naming each row's recording in a participant's file
+RECORDING = "recording_id"
 
 
 def window_frames(window_s: float, fps: float) -> int:
@@ -98,3 +108,39 @@ def track_table(
 def points3d(table: pd.DataFrame) -> np.ndarray:
     """``(T, 68, 3)`` mm from a 3D landmark table."""
     return np.stack([table[[f"{a}{i}" for i in range(lm.N_LANDMARKS)]].to_numpy(np.float64) for a in "XYZ"], axis=-1)
+
+
+def stack_recordings(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """One participant's per-recording tables as one: each table's rows, in the mapping's order, under a
+    leading ``recording_id`` column (the inverse of :func:`split_recordings`)."""
+    if not tables:
+        raise ValueError("no recordings to stack")
+    return pd.concat(
+        [table.assign(**{RECORDING: recording})[[RECORDING, *table.columns]] for recording, table in tables.items()],
+        ignore_index=True,
+    )
+
+
+def split_recordings(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Recording id -> its rows (index from 0, without ``recording_id``), in the order of the file."""
+    return {
+        recording: rows.drop(columns=RECORDING).reset_index(drop=True)
+        for recording, rows in table.groupby(RECORDING, sort=False)
+    }
+
+
+def read_recordings(
+    path: str | Path, recordings: Iterable[str] | None = None, columns: list[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Recording id -> table, from a participant's file; with ``recordings``, exactly those (an
+    :class:`InputError` naming the file when one is missing), in that order."""
+    table = pd.read_parquet(path, columns=None if columns is None else [RECORDING, *columns])
+    if RECORDING not in table.columns:
+        raise InputError(path, f"no {RECORDING} column: not a participant's track or 3D landmark file")
+    tables = split_recordings(table)
+    if recordings is None:
+        return tables
+    wanted = list(recordings)
+    if missing := [r for r in wanted if r not in tables]:
+        raise InputError(path, f"no rows of recording(s) {', '.join(missing)}; it holds {', '.join(tables) or 'none'}")
+    return {r: tables[r] for r in wanted}

@@ -174,6 +174,23 @@ TRACKED_RECORDINGS = (
     if config["tracking"]["recordings"] == "all"
     else CLASSIFIED_RECORDINGS
 )
+# Tracking, 3D and QC run one job per participant: participant -> its tracked recording ids
+# (sorted), the order of the rows of its track and 3D files and of its QC videos
+TRACKED_BY_PARTICIPANT = {
+    p: sorted(rows["recording_id"])
+    for p, rows in RECORDINGS[
+        RECORDINGS["recording_id"].isin(TRACKED_RECORDINGS)
+    ].groupby("participant_id")
+}
+TRACKED_PARTICIPANTS = sorted(TRACKED_BY_PARTICIPANT)
+PARTICIPANT_OF = dict(
+    zip(RECORDINGS["recording_id"], RECORDINGS["participant_id"], strict=True)
+)
+# participant -> its classified recording ids (sorted): the rows the features read
+CLASSIFIED_BY_PARTICIPANT = {
+    p: sorted(r for r in CLASSIFIED_RECORDINGS if PARTICIPANT_OF[r] == p)
+    for p in sorted({PARTICIPANT_OF[r] for r in CLASSIFIED_RECORDINGS})
+}
 
 
 def _check_feature_config():
@@ -228,6 +245,12 @@ def recording_bag(wildcards):
     return RECORDINGS.set_index("recording_id").loc[wildcards.recording, "bag"]
 
 
+def tracked_bags(wildcards):
+    """The .bag files of one participant's tracked recordings, in TRACKED_BY_PARTICIPANT order."""
+    bags = RECORDINGS.set_index("recording_id")["bag"]
+    return [bags[r] for r in TRACKED_BY_PARTICIPANT[wildcards.participant]]
+
+
 def participant_recordings(wildcards):
     """Recording id -> .bag path, for one participant's recordings."""
     rows = RECORDINGS[RECORDINGS["participant_id"] == wildcards.participant]
@@ -248,14 +271,12 @@ def fold_training_participants(fold):
 
 
 def tracking_weights(wildcards):
-    """Model name -> weights for tracking one recording: the study's two models and, with
-    cross-fitting, the model of the fold of the recording's participant."""
+    """Model name -> weights for tracking one participant's recordings: the study's two models
+    and, with cross-fitting, the model of the participant's fold."""
     weights = dict(STUDY_WEIGHTS)
     if FOLDS:
-        participant = RECORDINGS.set_index("recording_id").loc[
-            wildcards.recording, "participant_id"
-        ]
-        weights["finetuned_cf"] = f"results/fan/crossfit/fold{FOLD_OF[participant]}.pth"
+        fold = FOLD_OF[wildcards.participant]
+        weights["finetuned_cf"] = f"results/fan/crossfit/fold{fold}.pth"
     return weights
 
 
@@ -268,14 +289,21 @@ def crossfit_accuracy_weights(wildcards):
     }
 
 
-def feature_tracks(wildcards):
-    """3D landmarks of every classified recording from one source (a model, or the truth)."""
-    if wildcards.source == "true3d":
+def feature_track_files(source):
+    """The file holding each classified recording's 3D landmarks from one source (a model, or the
+    truth), in CLASSIFIED_RECORDINGS order: the truth's per recording, a model's (and R2's) per
+    participant."""
+    if source == "true3d":
         return [f"{SYNTH_DIR}/truth/{r}.npz" for r in CLASSIFIED_RECORDINGS]
     return [
-        f"results/landmarks3d/{wildcards.source}/{r}.parquet"
+        f"results/landmarks3d/{source}/{PARTICIPANT_OF[r]}.parquet"
         for r in CLASSIFIED_RECORDINGS
     ]
+
+
+def feature_tracks(wildcards):
+    """The files feature_track_files names, each once."""
+    return list(dict.fromkeys(feature_track_files(wildcards.source)))
 
 
 def classified_recordings():
@@ -298,9 +326,9 @@ def final_outputs():
         "results/tables/exclusions.tsv",
         *expand("results/figures/{figure}.pdf", figure=FIGURES),
         *expand(
-            "results/landmarks3d/{model}/{recording}.parquet",
+            "results/landmarks3d/{model}/{participant}.parquet",
             model=TRACKING_MODELS,
-            recording=TRACKED_RECORDINGS,
+            participant=TRACKED_PARTICIPANTS,
         ),
     ]
     if FOLDS:

@@ -21,6 +21,7 @@ rule features:
         feature_keys=FEATURE_KEYS,
         sets=FEATURE_SETS,
         recording_ids=CLASSIFIED_RECORDINGS,
+        track_files=lambda wc: feature_track_files(wc.source),
         recordings=classified_recordings(),
         max_gap_frames=config["features"]["max_gap_frames"],
         max_missing_fraction=config["features"]["max_missing_fraction"],

@@ -10,16 +10,19 @@ if SYNTHETIC:
         """R2: the true 2D landmarks through the models' path (median filter in time, depth
         lookup, deprojection), for every classified recording."""
         input:
+            # participant by participant, in CLASSIFIED_BY_PARTICIPANT order
             bags=RECORDINGS.set_index("recording_id")
-            .loc[CLASSIFIED_RECORDINGS, "bag"]
+            .loc[[r for rs in CLASSIFIED_BY_PARTICIPANT.values() for r in rs], "bag"]
             .tolist(),
-            truth=expand(
-                f"{SYNTH_DIR}/truth/{{recording}}.npz", recording=CLASSIFIED_RECORDINGS
-            ),
+            truth=[
+                f"{SYNTH_DIR}/truth/{r}.npz"
+                for rs in CLASSIFIED_BY_PARTICIPANT.values()
+                for r in rs
+            ],
         output:
             expand(
-                "results/landmarks3d/true2d/{recording}.parquet",
-                recording=CLASSIFIED_RECORDINGS,
+                "results/landmarks3d/true2d/{participant}.parquet",
+                participant=CLASSIFIED_BY_PARTICIPANT,
             ),
         log:
             "logs/ladder/true2d.log",
@@ -28,6 +31,8 @@ if SYNTHETIC:
         conda:
             "../../envs/realsense.yaml"
         params:
+            # each output's classified recordings, in the order of the bags and truth inputs
+            recordings=list(CLASSIFIED_BY_PARTICIPANT.values()),
             window_s=config["tracking"]["median_window"],
             radius=config["tracking"]["depth_radius"],
             tolerance_ms=config["realsense"]["pair_tolerance_ms"],
@@ -71,14 +76,14 @@ if SYNTHETIC:
                 for t, s in FEATURE_KEYS
             ],
             tracks=expand(
-                "results/tracks/{model}/{recording}.smoothed.parquet",
+                "results/tracks/{model}/{participant}.smoothed.parquet",
                 model=TRACKING_MODELS,
-                recording=CLASSIFIED_RECORDINGS,
+                participant=CLASSIFIED_BY_PARTICIPANT,
             ),
             points3d=expand(
-                "results/landmarks3d/{source}/{recording}.parquet",
+                "results/landmarks3d/{source}/{participant}.parquet",
                 source=(*TRACKING_MODELS, "true2d"),
-                recording=CLASSIFIED_RECORDINGS,
+                participant=CLASSIFIED_BY_PARTICIPANT,
             ),
             truth=expand(
                 f"{SYNTH_DIR}/truth/{{recording}}.npz", recording=CLASSIFIED_RECORDINGS

@@ -55,9 +55,11 @@ rule export_outliers:
     """The least trustworthy frames of one recording: images, scores and a pre-filled
     Landmarks_gt file to correct."""
     input:
+        **{
+            m: lambda wc, m=m: f"results/tracks/{m}/{PARTICIPANT_OF[wc.recording]}.parquet"
+            for m in MODELS
+        },
         bag=recording_bag,
-        pretrained="results/tracks/pretrained/{recording}.parquet",
-        finetuned="results/tracks/finetuned/{recording}.parquet",
     output:
         directory("results/outliers/{recording}"),
     log:

@@ -5,28 +5,11 @@
 QC_RECORDINGS = RECORDINGS[
     RECORDINGS["recording_id"].isin(TRACKED_RECORDINGS)
 ].sort_values("recording_id")
-QC_PARTICIPANTS = sorted(QC_RECORDINGS["participant_id"].unique())
-# participant -> its tracked recording ids
-QC_BY_PARTICIPANT = {
-    p: list(rows["recording_id"]) for p, rows in QC_RECORDINGS.groupby("participant_id")
-}
-# participant -> qc_participant inputs: the .bag files and each model's median-filtered
-# tracks, in QC_BY_PARTICIPANT order
-QC_INPUTS = {
-    p: {
-        "bags": list(QC_RECORDINGS.set_index("recording_id").loc[recordings, "bag"]),
-        **{
-            m: [f"results/tracks/{m}/{r}.smoothed.parquet" for r in recordings]
-            for m in MODELS
-        },
-    }
-    for p, recordings in QC_BY_PARTICIPANT.items()
-}
 # the final QC targets (rule all): the table, its HTML view, every participant's videos and sheets
 qc_outputs = lambda: [
     "results/qc/qc.tsv",
     "results/qc/qc.html",
-    *expand("results/qc/{participant}", participant=QC_PARTICIPANTS),
+    *expand("results/qc/{participant}", participant=TRACKED_PARTICIPANTS),
 ]
 
 
@@ -35,7 +18,8 @@ rule qc_participant:
     both models' median-filtered landmarks drawn on evenly spaced frames; one pass per .bag.
     """
     input:
-        unpack(lambda wildcards: QC_INPUTS[wildcards.participant]),
+        **{m: f"results/tracks/{m}/{{participant}}.smoothed.parquet" for m in MODELS},
+        bags=tracked_bags,
     output:
         # the H.264 videos play in the report; the contact sheets (102 made it 194 MB) stay in
         # results/qc/<participant>/
@@ -54,7 +38,7 @@ rule qc_participant:
     conda:
         "../../envs/realsense.yaml"
     params:
-        recordings=lambda wildcards: QC_BY_PARTICIPANT[wildcards.participant],
+        recordings=lambda wildcards: TRACKED_BY_PARTICIPANT[wildcards.participant],
         models=MODELS,
         video_frames=config["qc"]["video_frames"],
         video_fps=config["qc"]["video_fps"],
@@ -69,14 +53,14 @@ rule qc_table:
     per model, and whether any is over its config qc limit."""
     input:
         tracks=expand(
-            "results/tracks/{model}/{recording}.parquet",
+            "results/tracks/{model}/{participant}.parquet",
             model=MODELS,
-            recording=TRACKED_RECORDINGS,
+            participant=TRACKED_PARTICIPANTS,
         ),
         points3d=expand(
-            "results/landmarks3d/{model}/{recording}.parquet",
+            "results/landmarks3d/{model}/{participant}.parquet",
             model=MODELS,
-            recording=TRACKED_RECORDINGS,
+            participant=TRACKED_PARTICIPANTS,
         ),
     output:
         tsv=report(
@@ -102,8 +86,12 @@ rule qc_table:
             "records"
         ),
         limits={k: v for k, v in config["qc"].items() if k.startswith("max_")},
-        # (model, recording) of each tracks/points3d input, in expand()'s order: ids are
-        # opaque, never parsed back out of file names
-        pairs=[(m, r) for m in MODELS for r in TRACKED_RECORDINGS],
+        # (model, participant, its recordings) of each tracks/points3d input, in expand()'s
+        # order: ids are opaque, never parsed back out of file names
+        files=[
+            (m, p, TRACKED_BY_PARTICIPANT[p])
+            for m in MODELS
+            for p in TRACKED_PARTICIPANTS
+        ],
     script:
         "../scripts/qc_table.py"

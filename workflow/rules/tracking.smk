@@ -3,33 +3,36 @@
 
 
 rule track_landmarks:
-    """FAN landmarks in every colour frame of one recording with each model (one pass over the
-    bag: detect, then track), and their median filter over tracking.median_window seconds. With
-    cross-fitting, the third model is the one of the participant's fold.
+    """FAN landmarks in every colour frame of one participant's tracked recordings with each
+    model (one pass over each bag: detect, then track), and their median filter over
+    tracking.median_window seconds. One job per participant: one interpreter, PyTorch and model
+    load for all its recordings. With cross-fitting, the third model is the one of the
+    participant's fold.
     """
     input:
         unpack(tracking_weights),
-        bag=recording_bag,
+        bags=tracked_bags,
         # not read: the inputs checked against the bags first, so no tracking job starts
         # before a bad segmentation or annotation row has stopped the run
         validated="results/inputs/segmentation.tsv",
     output:
         raw=expand(
-            "results/tracks/{model}/{{recording}}.parquet", model=TRACKING_MODELS
+            "results/tracks/{model}/{{participant}}.parquet", model=TRACKING_MODELS
         ),
         smoothed=expand(
-            "results/tracks/{model}/{{recording}}.smoothed.parquet",
+            "results/tracks/{model}/{{participant}}.smoothed.parquet",
             model=TRACKING_MODELS,
         ),
     log:
-        "logs/tracks/{recording}.log",
+        "logs/tracks/{participant}.log",
     benchmark:
-        "benchmarks/tracks/{recording}.tsv"
+        "benchmarks/tracks/{participant}.tsv"
     conda:
         "../../envs/cnn.yaml"
     resources:
         gpu=FAN_GPUS,
     params:
+        recordings=lambda wildcards: TRACKED_BY_PARTICIPANT[wildcards.participant],
         models=TRACKING_MODELS,
         tracking=config["tracking"],
         device=config["fan"]["device"],
@@ -42,25 +45,27 @@ rule track_landmarks:
 
 
 rule reconstruct_3d:
-    """3D landmarks (mm) from the aligned depth at each median-filtered landmark, for both
-    models of one recording (one pass over its bag)."""
+    """3D landmarks (mm) from the aligned depth at each median-filtered landmark, for every
+    model, of one participant's tracked recordings (one pass over each bag)."""
     input:
-        bag=recording_bag,
+        bags=tracked_bags,
         tracks=expand(
-            "results/tracks/{model}/{{recording}}.smoothed.parquet",
+            "results/tracks/{model}/{{participant}}.smoothed.parquet",
             model=TRACKING_MODELS,
         ),
     output:
         expand(
-            "results/landmarks3d/{model}/{{recording}}.parquet", model=TRACKING_MODELS
+            "results/landmarks3d/{model}/{{participant}}.parquet",
+            model=TRACKING_MODELS,
         ),
     log:
-        "logs/landmarks3d/{recording}.log",
+        "logs/landmarks3d/{participant}.log",
     benchmark:
-        "benchmarks/landmarks3d/{recording}.tsv"
+        "benchmarks/landmarks3d/{participant}.tsv"
     conda:
         "../../envs/realsense.yaml"
     params:
+        recordings=lambda wildcards: TRACKED_BY_PARTICIPANT[wildcards.participant],
         models=TRACKING_MODELS,
         radius=config["tracking"]["depth_radius"],
         tolerance_ms=config["realsense"]["pair_tolerance_ms"],
@@ -75,14 +80,14 @@ if SYNTHETIC:
         """Tracked 2D and reconstructed 3D landmarks against the synthetic ground truth."""
         input:
             tracks=expand(
-                "results/tracks/{model}/{recording}.smoothed.parquet",
+                "results/tracks/{model}/{participant}.smoothed.parquet",
                 model=TRACKING_MODELS,
-                recording=TRACKED_RECORDINGS,
+                participant=TRACKED_PARTICIPANTS,
             ),
             points3d=expand(
-                "results/landmarks3d/{model}/{recording}.parquet",
+                "results/landmarks3d/{model}/{participant}.parquet",
                 model=TRACKING_MODELS,
-                recording=TRACKED_RECORDINGS,
+                participant=TRACKED_PARTICIPANTS,
             ),
             truth=expand(
                 f"{SYNTH_DIR}/truth/{{recording}}.npz", recording=TRACKED_RECORDINGS
@@ -99,7 +104,11 @@ if SYNTHETIC:
         params:
             canthi=config["accuracy"]["canthi"],
             recording_ids=TRACKED_RECORDINGS,
-            # (model, recording) of each tracks/points3d input, in expand()'s order
-            tracks=[(m, r) for m in TRACKING_MODELS for r in TRACKED_RECORDINGS],
+            # (model, participant, its recordings) of each tracks/points3d input, in expand()'s order
+            files=[
+                (m, p, TRACKED_BY_PARTICIPANT[p])
+                for m in TRACKING_MODELS
+                for p in TRACKED_PARTICIPANTS
+            ],
         script:
             "../scripts/tracking_accuracy.py"

@@ -1,28 +1,42 @@
 """Rule features: per-repetition feature tables of one landmark source, per task and feature set."""
 
-from functools import partial
+from functools import lru_cache, partial
 
 import _bootstrap  # noqa: F401
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from neuroface.errors import InputError
 from neuroface.features.extract import feature_rows, split_tables
 from neuroface.features.repetitions import GapPolicy, track_from_table, track_from_truth
 from neuroface.io import setup_logging, write_table
+from neuroface.tracks import read_recordings
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
 params = snakemake.params
 
 
-def load(path: str):
-    return track_from_truth(np.load(path)) if path.endswith(".npz") else track_from_table(pd.read_parquet(path))
+@lru_cache(maxsize=4)
+def participant_tables(path: str) -> dict[str, pd.DataFrame]:
+    """A participant's file of 3D landmarks, read once for all its recordings."""
+    return read_recordings(path)
 
 
-paths = list(zip(params.recording_ids, snakemake.input.tracks, strict=True))
+def load(path: str, recording: str):
+    if path.endswith(".npz"):  # the truth: one file per recording
+        return track_from_truth(np.load(path))
+    tables = participant_tables(path)
+    if recording not in tables:
+        raise InputError(path, f"no rows of recording {recording}")
+    return track_from_table(tables[recording])
+
+
+# the file of each classified recording (the truth's, or its participant's: the rule's inputs)
+paths = list(zip(params.recording_ids, params.track_files, strict=True))
 table, dropped = feature_rows(
-    ((recording, partial(load, path)) for recording, path in tqdm(paths, desc=f"features {params.source}")),
+    ((recording, partial(load, path, recording)) for recording, path in tqdm(paths, desc=f"features {params.source}")),
     pd.DataFrame(params.recordings),
     pd.read_csv(snakemake.input.segmentation, sep="\t"),
     list(dict.fromkeys(n for s in params.sets.values() for n in s)),

@@ -1,6 +1,8 @@
 """Rule ladder: the signal ladder's table and figure (AUC per rung, feature correlations with R1,
 landmark bias and jitter per rung, identity-only check)."""
 
+import itertools
+
 import _bootstrap  # noqa: F401
 import numpy as np
 import pandas as pd
@@ -21,7 +23,7 @@ from neuroface.io import atomic_path, setup_logging, write_table
 from neuroface.plotting import save
 from neuroface.synthetic.cohort import plan_cohort
 from neuroface.synthetic.generate import identity_table
-from neuroface.tracks import median_smooth, points, points3d, track_table
+from neuroface.tracks import median_smooth, points, points3d, read_recordings, track_table
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
@@ -69,8 +71,19 @@ write_table(correlations, snakemake.output.correlations)
 # the inputs are in CLASSIFIED_RECORDINGS' order (sorted ids), not the recordings table's
 ids = sorted(r["recording_id"] for r in p.recordings)
 recordings = pd.DataFrame(p.recordings).set_index("recording_id").loc[ids].reset_index()
-tracks = dict(zip([(m, r) for m in p.models for r in ids], snakemake.input.tracks, strict=True))
-pts3d = dict(zip([(s, r) for s in (*p.models, "true2d") for r in ids], snakemake.input.points3d, strict=True))
+# the inputs: one file per (model or source, participant), in the rule's expand() order
+participants = sorted(recordings["participant_id"].unique())
+tracks = {
+    (m, r): table
+    for (m, _), path in zip(itertools.product(p.models, participants), snakemake.input.tracks, strict=True)
+    for r, table in read_recordings(path).items()
+}
+sources3d = itertools.product((*p.models, "true2d"), participants)
+pts3d = {
+    (s, r): table
+    for (s, _), path in zip(sources3d, snakemake.input.points3d, strict=True)
+    for r, table in read_recordings(path).items()
+}
 rows = []
 used = list(USED_LANDMARKS)
 for rec, truth_path in zip(recordings.itertuples(), snakemake.input.truth, strict=True):
@@ -78,11 +91,11 @@ for rec, truth_path in zip(recordings.itertuples(), snakemake.input.truth, stric
     t2, t3 = truth["landmarks_2d"].astype(np.float64), truth["landmarks_3d"].astype(np.float64)
     smoothed_truth = points(median_smooth(track_table(truth["frame_number"], truth["timestamp_ms"], t2), p.window_s))
     estimates = {
-        "R2": (smoothed_truth, points3d(pd.read_parquet(pts3d[("true2d", rec.recording_id)]))),
+        "R2": (smoothed_truth, points3d(pts3d[("true2d", rec.recording_id)])),
         **{
             rung_of[m]: (
-                points(pd.read_parquet(tracks[(m, rec.recording_id)])),
-                points3d(pd.read_parquet(pts3d[(m, rec.recording_id)])),
+                points(tracks[(m, rec.recording_id)]),
+                points3d(pts3d[(m, rec.recording_id)]),
             )
             for m in p.models
         },

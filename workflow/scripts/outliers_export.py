@@ -1,18 +1,19 @@
 """Rule export_outliers."""
 
 import _bootstrap  # noqa: F401
-import pandas as pd
 
 from neuroface.io import setup_logging
 from neuroface.tracking.outliers import export_outliers
+from neuroface.tracks import read_recordings
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
+recording = snakemake.wildcards.recording
 export_outliers(
-    snakemake.wildcards.recording,
+    recording,
     snakemake.input.bag,
-    pd.read_parquet(snakemake.input.pretrained),
-    pd.read_parquet(snakemake.input.finetuned),
+    read_recordings(snakemake.input.pretrained, [recording])[recording],
+    read_recordings(snakemake.input.finetuned, [recording])[recording],
     snakemake.output[0],
     snakemake.params.frames,
     snakemake.params.weights,

@@ -3,20 +3,21 @@
 import time
 
 import _bootstrap  # noqa: F401
-import pandas as pd
 
 from neuroface.io import atomic_dir, setup_logging
 from neuroface.qc.render import render_recording
 from neuroface.realsense.bag import open_bag
+from neuroface.tracks import read_recordings
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
 inp, params = snakemake.input, snakemake.params
 start = time.perf_counter()
 frames = 0
+tracks_of = {model: read_recordings(getattr(inp, model), params.recordings) for model in params.models}
 with atomic_dir(snakemake.output[0]) as out:
     for i, recording in enumerate(params.recordings):
-        tracks = {model: pd.read_parquet(getattr(inp, model)[i]) for model in params.models}
+        tracks = {model: tracks_of[model][recording] for model in params.models}
         counts = render_recording(
             open_bag(inp.bags[i], params.backend).frames("color"),
             tracks,

@@ -6,18 +6,19 @@ from tqdm import tqdm
 
 from neuroface.io import atomic_path, setup_logging, write_table
 from neuroface.qc.metrics import qc_html, qc_row, track_metrics
-from neuroface.tracks import V_COLUMNS
+from neuroface.tracks import V_COLUMNS, read_recordings
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
 inp, params = snakemake.input, snakemake.params
 limits = params.limits
 metrics: dict[str, dict[str, dict[str, float]]] = {}
-triples = list(zip(params.pairs, inp.tracks, inp.points3d, strict=True))
-for (model, recording), track_file, file3d in tqdm(triples, desc="qc metrics", unit="track", mininterval=5):
-    track = pd.read_parquet(track_file, columns=["position", "status"])
-    valid = pd.read_parquet(file3d, columns=["position", *V_COLUMNS])
-    metrics.setdefault(recording, {})[model] = track_metrics(track, valid)
+files = list(zip(params.files, inp.tracks, inp.points3d, strict=True))
+for (model, _, recordings), track_file, file3d in tqdm(files, desc="qc metrics", unit="participant", mininterval=5):
+    tracks = read_recordings(track_file, recordings, columns=["position", "status"])
+    valid = read_recordings(file3d, recordings, columns=["position", *V_COLUMNS])
+    for recording in recordings:
+        metrics.setdefault(recording, {})[model] = track_metrics(tracks[recording], valid[recording])
 
 info = pd.DataFrame(params.recordings).set_index("recording_id")
 rows = [

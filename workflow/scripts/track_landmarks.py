@@ -1,4 +1,4 @@
-"""Rule track_landmarks: every model over one pass of a recording's colour frames."""
+"""Rule track_landmarks: every model over one pass of each colour stream of one participant's recordings."""
 
 import time
 
@@ -12,7 +12,7 @@ from neuroface.fan.weights import load_fan
 from neuroface.io import setup_logging, write_table
 from neuroface.realsense.bag import open_bag
 from neuroface.tracking.tracker import Tracker, TrackerSettings, track_together
-from neuroface.tracks import median_smooth
+from neuroface.tracks import median_smooth, stack_recordings
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
@@ -39,23 +39,37 @@ trackers = {
     )
     for model in models
 }
-for model in models:  # what tracked this recording (the cross-fitting tests read it)
+for model in models:  # what tracked these recordings (the cross-fitting tests read it)
     log.info("model %s: weights %s", model, snakemake.input[model])
-start = time.perf_counter()
-tracks = track_together(trackers, open_bag(snakemake.input.bag, snakemake.params.backend).frames("color"))
+recordings = snakemake.params.recordings
+raw = {model: {} for model in models}
+smoothed = {model: {} for model in models}
+frames, start = 0, time.perf_counter()
+for i, (recording, bag) in enumerate(zip(recordings, snakemake.input.bags, strict=True), 1):
+    tracks = track_together(trackers, open_bag(bag, snakemake.params.backend).frames("color"))
+    for model, track in tracks.items():
+        log.info(
+            "%d/%d %s %s: %d frames, %s",
+            i,
+            len(recordings),
+            recording,
+            model,
+            len(track),
+            track["status"].value_counts().to_dict(),
+        )
+        raw[model][recording] = track
+        smoothed[model][recording] = median_smooth(track, cfg["median_window"])
+    frames += len(next(iter(tracks.values())))
 elapsed = time.perf_counter() - start
-for model, track, raw, smoothed in zip(
-    models, tracks.values(), snakemake.output.raw, snakemake.output.smoothed, strict=True
-):
-    log.info("%s: %d frames, %s", model, len(track), track["status"].value_counts().to_dict())
-    write_table(track, raw)
-    write_table(median_smooth(track, cfg["median_window"]), smoothed)
-n = len(next(iter(tracks.values())))
+for model, raw_path, smoothed_path in zip(models, snakemake.output.raw, snakemake.output.smoothed, strict=True):
+    write_table(stack_recordings(raw[model]), raw_path)
+    write_table(stack_recordings(smoothed[model]), smoothed_path)
 log.info(
-    "%d frames x %d models in %.1f s on %s (%.1f frames/s per model)",
-    n,
+    "%d recordings, %d frames x %d models in %.1f s on %s (%.1f frames/s per model)",
+    len(recordings),
+    frames,
     len(models),
     elapsed,
     device,
-    n * len(models) / elapsed,
+    frames * len(models) / elapsed,
 )
