@@ -1,6 +1,5 @@
-"""Shared figure style: the paper's colours (pre-trained blue, fine-tuned orange, ground truth grey;
-cross-fitted green and true 3D black added here), labels, matplotlib settings and reproducible
-saving. The figures themselves live with their stage: Fig. 2 in :mod:`neuroface.fan.figures`,
+"""Shared figure style: the paper's colours and labels (:mod:`neuroface.colors`), matplotlib settings
+and reproducible saving. The figures themselves live with their stage: Fig. 2 in :mod:`neuroface.fan.figures`,
 Figs. 3-4 in :mod:`neuroface.classification.figures`.
 """
 
@@ -13,23 +12,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from neuroface.colors import COLORS, GROUP_NAMES, LABELS  # noqa: E402
 from neuroface.io import atomic_path  # noqa: E402
-
-COLORS = {
-    "pretrained": "#1f77b4",
-    "finetuned": "#ff7f0e",
-    "finetuned_cf": "#2ca02c",
-    "true2d": "#7f7f7f",
-    "true3d": "#000000",
-}
-LABELS = {
-    "pretrained": "Pre-trained",
-    "finetuned": "Fine-tuned",
-    "finetuned_cf": "Fine-tuned, cross-fitted",
-    "true2d": "True 2D (R2 ceiling)",
-    "true3d": "True 3D (R1)",
-}
-GROUP_NAMES = {"HC": "HC", "PS": "PS", "ALS": "ALS"}
 
 plt.rcParams.update(
     {

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import median_filter
 
 from neuroface import landmarks as lm
 from neuroface.errors import InputError
@@ -65,6 +64,8 @@ def median_smooth(track: pd.DataFrame, window_s: float = 0.1) -> pd.DataFrame:
     frame numbers, does not split it), with the window clipped at the run's ends (nearest-value
     padding).
     """
+    from scipy.ndimage import median_filter  # here: most jobs read tracks without filtering (0.4 s of imports)
+
     out = track.copy()
     fps = frame_rate(track)
     window = window_frames(window_s, fps) if np.isfinite(fps) else 1

@@ -21,9 +21,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from neuroface import landmarks as lm
+from neuroface.colors import COLORS, LABELS
 from neuroface.drawing import ONE, SHIFT, fixed_point
 from neuroface.io import atomic_path
-from neuroface.plotting import COLORS, LABELS
 from neuroface.tracks import points
 
 if TYPE_CHECKING:
