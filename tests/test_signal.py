@@ -163,6 +163,26 @@ def test_r2_reproduces_r1_features_on_a_recording_with_known_motion(bbp_recordin
     assert bias < 1.5 and jitter < 1.5, (bias, jitter)
 
 
+def test_r2_read_beside_a_models_track_in_the_3d_job_equals_r2_alone(bbp_recording):
+    """The workflow reads R2 from the depth stream in each participant's reconstruct_3d job, in
+    one pass with the models' tracks (alignment around every face at once): the same table as
+    R2's own pass."""
+    from neuroface.features.rungs import true2d_smoothed, true2d_track
+    from neuroface.realsense.bag import open_bag
+    from neuroface.tracking.reconstruct import reconstruct_tracks
+    from neuroface.tracks import track_table
+
+    plan, rid, bag, truth = bbp_recording
+    model = truth["landmarks_2d"].astype(float) + np.array([6.0, -4.0])  # a model 7 px off, a frame lost
+    model[5] = np.nan
+    tracks = {
+        "finetuned": track_table(truth["frame_number"], truth["timestamp_ms"], model),
+        "true2d": true2d_smoothed(truth, 0.1),
+    }
+    together = reconstruct_tracks(open_bag(bag), tracks, 2)
+    assert together["true2d"].equals(true2d_track(bag, truth, 0.1, 2))
+
+
 def test_error_split_separates_a_fixed_offset_from_frame_to_frame_noise():
     from neuroface.features.rungs import error_split
 

@@ -45,12 +45,13 @@ MEAN_PAUSE_S = (0.3 + 0.8) / 2
 
 @dataclass(frozen=True)
 class Stage:
-    """A benchmarked part of the run: its benchmark files (under ``benchmarks/``), the unit of
-    work its time is proportional to, and what one job covers (a participant, a recording, the run).
+    """A benchmarked part of the run: its benchmark files (under ``benchmarks/``; None for work done
+    inside another stage's jobs, priced by the calibration it was fitted in), the unit of work its
+    time is proportional to, and what one job covers (a participant, a recording, the run).
     """
 
     name: str
-    benchmarks: str
+    benchmarks: str | None
     unit: str
     per: str  # participant, recording or run: what a benchmark file's stem names
 
@@ -67,7 +68,9 @@ STAGES = (
     Stage("tracking", "tracks/*.tsv", "tracked frames", "participant"),
     Stage("3D", "landmarks3d/*.tsv", "tracked frames", "participant"),
     Stage("QC", "qc/*.tsv", "tracked frames", "participant"),
-    Stage("ladder R2", "ladder/true2d.tsv", "classified frames", "run"),
+    # R2's depth lookups: a job of its own until the calibration of 9b1b66f; since then done inside the 3D
+    # jobs (reconstruct_3d, beside the models'), whose benchmarks a new calibration fits them in
+    Stage("ladder R2", None, "classified frames", "run"),
 )
 STAGE_BY_NAME = {s.name: s for s in STAGES}
 
@@ -172,7 +175,7 @@ def workload(config: Mapping[str, Any], frames: Mapping[str, float] | None = Non
         "tracking": tracked["participant_id"].nunique(),  # tracking.smk: one job per participant
         "3D": tracked["participant_id"].nunique(),
         "QC": tracked["participant_id"].nunique(),
-        "ladder R2": 1,
+        "ladder R2": 0,  # inside the 3D jobs
     }
     units = {k: float(v) for k, v in units.items()}
     return Workload(units, jobs, float(recs["frames"].sum()), len(recs), n_participants, recs)
@@ -223,7 +226,7 @@ def read_benchmarks(benchmarks: str | Path, stage: Stage) -> pd.DataFrame:
     """One row per benchmark file of ``stage``: stem (the participant or recording; the stage name
     for a run-wide job), s and cpu_time (NA rows dropped)."""
     rows = []
-    for path in sorted(Path(benchmarks).glob(stage.benchmarks)):
+    for path in sorted(Path(benchmarks).glob(stage.benchmarks)) if stage.benchmarks else ():
         table = pd.read_csv(path, sep="\t", na_values=["NA", "-"])
         for _, row in table.iterrows():  # one row per repeat (benchmark: repeat())
             rows.append((path.stem if stage.per != "run" else stage.name, row["s"], row["cpu_time"]))

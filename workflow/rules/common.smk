@@ -162,6 +162,10 @@ FOLDS = sorted(set(FOLD_OF.values()))
 # every model that tracks the videos: the study's two and, with cross-fitting, finetuned_cf (each
 # recording tracked by the fold model that never saw its participant)
 TRACKING_MODELS = (*MODELS, "finetuned_cf") if FOLDS else MODELS
+# what reconstruct_3d reads from the depth stream: the tracking models' median-filtered tracks and,
+# on the synthetic cohort, the ladder's R2, the true 2D median-filtered the same way: the fair
+# ceiling goes through the models' very job and pass over each bag
+RECONSTRUCTED = (*TRACKING_MODELS, "true2d") if SYNTHETIC else TRACKING_MODELS
 # landmark sources of the features: the tracking models, and on the synthetic cohort the signal
 # ladder's true2d (R2: true 2D through the models' path, the fair ceiling) and true3d (R1: true 3D)
 SOURCES = (*TRACKING_MODELS, "true2d", "true3d") if SYNTHETIC else TRACKING_MODELS

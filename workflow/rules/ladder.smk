@@ -7,36 +7,29 @@
 if SYNTHETIC:
 
     rule ladder_true2d:
-        """R2: the true 2D landmarks through the models' path (median filter in time, depth
-        lookup, deprojection), for every classified recording."""
+        """R2's 2D: the true 2D landmarks of every tracked recording, median-filtered in time as
+        the models' tracks are; reconstruct_3d reads them from the depth stream beside the
+        models' (depth lookup, deprojection)."""
         input:
-            # participant by participant, in CLASSIFIED_BY_PARTICIPANT order
-            bags=RECORDINGS.set_index("recording_id")
-            .loc[[r for rs in CLASSIFIED_BY_PARTICIPANT.values() for r in rs], "bag"]
-            .tolist(),
+            # participant by participant, in TRACKED_BY_PARTICIPANT order
             truth=[
                 f"{SYNTH_DIR}/truth/{r}.npz"
-                for rs in CLASSIFIED_BY_PARTICIPANT.values()
+                for rs in TRACKED_BY_PARTICIPANT.values()
                 for r in rs
             ],
         output:
             expand(
-                "results/landmarks3d/true2d/{participant}.parquet",
-                participant=CLASSIFIED_BY_PARTICIPANT,
+                "results/tracks/true2d/{participant}.smoothed.parquet",
+                participant=TRACKED_PARTICIPANTS,
             ),
         log:
             "logs/ladder/true2d.log",
-        benchmark:
-            "benchmarks/ladder/true2d.tsv"
         conda:
             "../../envs/realsense.yaml"
         params:
-            # each output's classified recordings, in the order of the bags and truth inputs
-            recordings=list(CLASSIFIED_BY_PARTICIPANT.values()),
+            # each output's recordings, in the order of the truth inputs
+            recordings=list(TRACKED_BY_PARTICIPANT.values()),
             window_s=config["tracking"]["median_window"],
-            radius=config["tracking"]["depth_radius"],
-            tolerance_ms=config["realsense"]["pair_tolerance_ms"],
-            backend=config["realsense"]["backend"],
         script:
             "../scripts/ladder_true2d.py"
 

@@ -46,17 +46,18 @@ rule track_landmarks:
 
 rule reconstruct_3d:
     """3D landmarks (mm) from the aligned depth at each median-filtered landmark, for every
-    model, of one participant's tracked recordings (one pass over each bag)."""
+    model (and, on the synthetic cohort, R2's true 2D), of one participant's tracked recordings
+    (one pass over each bag)."""
     input:
         bags=tracked_bags,
         tracks=expand(
             "results/tracks/{model}/{{participant}}.smoothed.parquet",
-            model=TRACKING_MODELS,
+            model=RECONSTRUCTED,
         ),
     output:
         expand(
             "results/landmarks3d/{model}/{{participant}}.parquet",
-            model=TRACKING_MODELS,
+            model=RECONSTRUCTED,
         ),
     log:
         "logs/landmarks3d/{participant}.log",
@@ -66,7 +67,7 @@ rule reconstruct_3d:
         "../../envs/realsense.yaml"
     params:
         recordings=lambda wildcards: TRACKED_BY_PARTICIPANT[wildcards.participant],
-        models=TRACKING_MODELS,
+        models=RECONSTRUCTED,
         radius=config["tracking"]["depth_radius"],
         tolerance_ms=config["realsense"]["pair_tolerance_ms"],
         backend=config["realsense"]["backend"],

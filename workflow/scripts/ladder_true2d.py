@@ -1,28 +1,18 @@
-"""Rule ladder_true2d: R2, the true 2D landmarks through the models' path, per classified recording
-(one file per participant)."""
+"""Rule ladder_true2d: R2's 2D, the true 2D landmarks median-filtered as the models' tracks are (one file
+per participant; reconstruct_3d takes them to 3D beside the models')."""
 
 import _bootstrap  # noqa: F401
 import numpy as np
-from tqdm import tqdm
 
-from neuroface.features.rungs import true2d_track
+from neuroface.features.rungs import true2d_smoothed
 from neuroface.io import setup_logging, write_table
-from neuroface.tracks import V_COLUMNS, stack_recordings
+from neuroface.tracks import stack_recordings
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
 p = snakemake.params
-inputs = iter(zip(snakemake.input.bags, snakemake.input.truth, strict=True))
-with tqdm(total=len(snakemake.input.bags), desc="true2d", mininterval=10) as progress:
-    for recordings, out in zip(p.recordings, snakemake.output, strict=True):
-        tables = {}
-        for recording, (bag, truth) in zip(recordings, inputs, strict=False):
-            tables[recording] = true2d_track(bag, np.load(truth), p.window_s, p.radius, p.tolerance_ms, p.backend)
-            log.info(
-                "%s: %d frames; landmarks with valid depth %.3f",
-                recording,
-                len(tables[recording]),
-                tables[recording][V_COLUMNS].to_numpy().mean(),
-            )
-            progress.update()
-        write_table(stack_recordings(tables), out)
+truth = iter(snakemake.input.truth)
+for recordings, out in zip(p.recordings, snakemake.output, strict=True):
+    tables = {recording: true2d_smoothed(np.load(next(truth)), p.window_s) for recording in recordings}
+    write_table(stack_recordings(tables), out)
+    log.info("%s: %d recordings, %d frames", out, len(tables), sum(map(len, tables.values())))

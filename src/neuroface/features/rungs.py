@@ -6,9 +6,10 @@
 * R1: the true 3D at the recording's frame rate (``truth/<recording>.npz``; read by
   :func:`neuroface.features.repetitions.track_from_truth`): what the demo's sampling keeps.
 * R2 (:func:`true2d_track`): the true 2D landmarks pushed through exactly the models' path, the
-  median filter in time (:func:`neuroface.tracks.median_smooth`), the depth lookup and the
-  deprojection (:func:`neuroface.tracking.reconstruct.reconstruct_tracks`): the fair ceiling of
-  the models, what measurement costs without any landmark-detection error.
+  median filter in time (:func:`neuroface.tracks.median_smooth`, :func:`true2d_smoothed`), the
+  depth lookup and the deprojection (:func:`neuroface.tracking.reconstruct.reconstruct_tracks`,
+  in the same ``reconstruct_3d`` job and pass over the depth stream as the models' tracks): the
+  fair ceiling of the models, what measurement costs without any landmark-detection error.
 
 R3 and R4 (fine-tuned and pre-trained FAN) are the ``features`` rule's model sources.
 The same motion is simulated for R0 as for the recording (the same seeded generator; the
@@ -29,7 +30,7 @@ from neuroface.synthetic.generate import recording_motion
 from neuroface.tracking.reconstruct import reconstruct_tracks
 from neuroface.tracks import median_smooth, track_table
 
-__all__ = ["R0_FPS", "error_split", "motion_segments", "motion_track", "true2d_track"]
+__all__ = ["R0_FPS", "error_split", "motion_segments", "motion_track", "true2d_smoothed", "true2d_track"]
 
 #: R0's frame rate: Toronto NeuroFace's ~50 fps.
 R0_FPS = 50.0
@@ -55,6 +56,14 @@ def motion_segments(plan: CohortPlan, recording_ids: list[str], fps: float = R0_
     return pd.concat([motion_track(plan, r, fps)[3] for r in recording_ids], ignore_index=True)
 
 
+def true2d_smoothed(truth: dict[str, np.ndarray], window_s: float) -> pd.DataFrame:
+    """R2's 2D: a track table of the true 2D landmarks of a recording, median-filtered in time as
+    the models' tracks are (the workflow reconstructs it in 3D in the models' own
+    ``reconstruct_3d`` jobs, beside them)."""
+    table = track_table(truth["frame_number"], truth["timestamp_ms"], np.asarray(truth["landmarks_2d"], np.float64))
+    return median_smooth(table, window_s)
+
+
 def true2d_track(
     bag: str | Path,
     truth: dict[str, np.ndarray],
@@ -66,8 +75,7 @@ def true2d_track(
     """R2: the 3D landmark table (:func:`neuroface.tracking.reconstruct.reconstruct`'s columns)
     of the true 2D landmarks of a recording, median-filtered in time and read from its depth
     stream exactly as the models' tracks are."""
-    table = track_table(truth["frame_number"], truth["timestamp_ms"], np.asarray(truth["landmarks_2d"], np.float64))
-    smoothed = median_smooth(table, window_s)
+    smoothed = true2d_smoothed(truth, window_s)
     return reconstruct_tracks(open_bag(bag, backend), {"true2d": smoothed}, radius, tolerance_ms)["true2d"]
 
 
