@@ -270,7 +270,7 @@ def test_ladder_rule_script_runs_on_every_source(tmp_path, monkeypatch):
 
     from neuroface.features.exclusions import classification_mask
     from neuroface.synthetic.cohort import plan_cohort
-    from neuroface.tracks import P_COLUMNS, V_COLUMNS, track_table
+    from neuroface.tracks import P_COLUMNS, V_COLUMNS, stack_recordings, track_table
 
     repo = Path(__file__).resolve().parents[1]
     monkeypatch.chdir(repo)
@@ -331,23 +331,28 @@ def test_ladder_rule_script_runs_on_every_source(tmp_path, monkeypatch):
             path = f"{D}/p_{c}_{t}.tsv"
             pd.DataFrame(rows).to_csv(path, sep="\t", index=False)
             probs.append(path)
+    # tracks and 3D landmarks: one file per source and participant (the rule's expand() order), rows per recording
+    by_participant = {p: sorted(rows.recording_id) for p, rows in recs.groupby("participant_id")}
     tracks, p3, truths = [], [], []
     for m in ("pretrained", "finetuned"):
-        for r in ids:
-            pts = rng.normal(size=(10, 68, 2))
-            path = f"{D}/tr_{m}_{r}.parquet"
-            track_table(np.arange(10), np.arange(10) * 50.0, pts).to_parquet(path)
+        for participant, rids in by_participant.items():
+            tables = {r: track_table(np.arange(10), np.arange(10) * 50.0, rng.normal(size=(10, 68, 2))) for r in rids}
+            path = f"{D}/tr_{m}_{participant}.parquet"
+            stack_recordings(tables).to_parquet(path)
             tracks.append(path)
     for s in ("pretrained", "finetuned", "true2d"):
-        for r in ids:
-            df = pd.DataFrame(rng.normal(size=(10, len(P_COLUMNS))), columns=P_COLUMNS)
-            for v in V_COLUMNS:
-                df[v] = True
-            df.insert(0, "timestamp_ms", np.arange(10) * 50.0)
-            df.insert(0, "frame_number", np.arange(10))
-            df.insert(0, "position", np.arange(1, 11))
-            path = f"{D}/p3_{s}_{r}.parquet"
-            df.to_parquet(path)
+        for participant, rids in by_participant.items():
+            tables = {}
+            for r in rids:
+                df = pd.DataFrame(rng.normal(size=(10, len(P_COLUMNS))), columns=P_COLUMNS)
+                for v in V_COLUMNS:
+                    df[v] = True
+                df.insert(0, "timestamp_ms", np.arange(10) * 50.0)
+                df.insert(0, "frame_number", np.arange(10))
+                df.insert(0, "position", np.arange(1, 11))
+                tables[r] = df
+            path = f"{D}/p3_{s}_{participant}.parquet"
+            stack_recordings(tables).to_parquet(path)
             p3.append(path)
     for r in ids:
         path = f"{D}/truth_{r}.npz"
