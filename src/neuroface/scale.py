@@ -68,8 +68,8 @@ STAGES = (
     Stage("tracking", "tracks/*.tsv", "tracked frames", "participant"),
     Stage("3D", "landmarks3d/*.tsv", "tracked frames", "participant"),
     Stage("QC", "qc/*.tsv", "tracked frames", "participant"),
-    # R2's depth lookups: a job of its own until the calibration of 9b1b66f; since then done inside the 3D
-    # jobs (reconstruct_3d, beside the models'), whose benchmarks a new calibration fits them in
+    # R2's depth lookups: a job of its own when the committed calibration was fitted (9b1b66f); since e74f9d7
+    # done inside the 3D jobs (reconstruct_3d, beside the models'), whose benchmarks a new calibration fits
     Stage("ladder R2", None, "classified frames", "run"),
 )
 STAGE_BY_NAME = {s.name: s for s in STAGES}
