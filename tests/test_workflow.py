@@ -42,7 +42,7 @@ def test_dry_run_plans_the_default_dag(workdir):
         ("table_iii", 1),
         ("fig2", 1),
         ("track_landmarks", 36),  # the 102 classification recordings of 36 participants, a job per participant
-        ("reconstruct_3d", 36),  # both models, a job per participant
+        ("reconstruct_3d", 36),  # both models and R2, a job per participant
         ("tracking_accuracy", 1),
         ("features", 4),  # pretrained, finetuned, true3d (R1), true2d (R2)
         ("ladder_true2d", 1),
