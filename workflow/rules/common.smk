@@ -190,11 +190,8 @@ TRACKED_PARTICIPANTS = sorted(TRACKED_BY_PARTICIPANT)
 PARTICIPANT_OF = dict(
     zip(RECORDINGS["recording_id"], RECORDINGS["participant_id"], strict=True)
 )
-# participant -> its classified recording ids (sorted): the rows the features read
-CLASSIFIED_BY_PARTICIPANT = {
-    p: sorted(r for r in CLASSIFIED_RECORDINGS if PARTICIPANT_OF[r] == p)
-    for p in sorted({PARTICIPANT_OF[r] for r in CLASSIFIED_RECORDINGS})
-}
+# the participants with a classified recording: the files the ladder reads
+CLASSIFIED_PARTICIPANTS = sorted({PARTICIPANT_OF[r] for r in CLASSIFIED_RECORDINGS})
 
 
 def _check_feature_config():

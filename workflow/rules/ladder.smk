@@ -71,12 +71,12 @@ if SYNTHETIC:
             tracks=expand(
                 "results/tracks/{model}/{participant}.smoothed.parquet",
                 model=TRACKING_MODELS,
-                participant=CLASSIFIED_BY_PARTICIPANT,
+                participant=CLASSIFIED_PARTICIPANTS,
             ),
             points3d=expand(
                 "results/landmarks3d/{source}/{participant}.parquet",
                 source=(*TRACKING_MODELS, "true2d"),
-                participant=CLASSIFIED_BY_PARTICIPANT,
+                participant=CLASSIFIED_PARTICIPANTS,
             ),
             truth=expand(
                 f"{SYNTH_DIR}/truth/{{recording}}.npz", recording=CLASSIFIED_RECORDINGS

@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from neuroface.errors import InputError
 from neuroface.features.extract import feature_rows, split_tables
 from neuroface.features.repetitions import GapPolicy, track_from_table, track_from_truth
 from neuroface.io import setup_logging, write_table
@@ -18,23 +17,26 @@ log = setup_logging(snakemake.log[0])
 params = snakemake.params
 
 
+# the file of each classified recording (the truth's, or its participant's: the rule's inputs)
+paths = list(zip(params.recording_ids, params.track_files, strict=True))
+# a participant's file -> the classified recordings read from it
+wanted: dict[str, list[str]] = {}
+for recording, path in paths:
+    wanted.setdefault(path, []).append(recording)
+
+
 @lru_cache(maxsize=4)
 def participant_tables(path: str) -> dict[str, pd.DataFrame]:
-    """A participant's file of 3D landmarks, read once for all its recordings."""
-    return read_recordings(path)
+    """A participant's file of 3D landmarks, read once for all its classified recordings."""
+    return read_recordings(path, wanted[path])
 
 
 def load(path: str, recording: str):
     if path.endswith(".npz"):  # the truth: one file per recording
         return track_from_truth(np.load(path))
-    tables = participant_tables(path)
-    if recording not in tables:
-        raise InputError(path, f"no rows of recording {recording}")
-    return track_from_table(tables[recording])
+    return track_from_table(participant_tables(path)[recording])
 
 
-# the file of each classified recording (the truth's, or its participant's: the rule's inputs)
-paths = list(zip(params.recording_ids, params.track_files, strict=True))
 table, dropped = feature_rows(
     ((recording, partial(load, path, recording)) for recording, path in tqdm(paths, desc=f"features {params.source}")),
     pd.DataFrame(params.recordings),
