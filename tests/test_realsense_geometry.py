@@ -113,3 +113,48 @@ def test_align_depth_to_color_matches_rs_align_exactly(rs, which, request):
     ours, ref = _align_with_librealsense(rs, request.getfixturevalue(f"{which}_bag"))
     assert ref.any()
     np.testing.assert_array_equal(ours, ref)
+
+
+def _align_pixel_by_pixel(raw, depth_scale, depth_intr, extr, color_intr):
+    """rs.align's loop written out per depth pixel: each footprint corner through deproject,
+    transform and project one at a time, every covered colour pixel inside the image set to the
+    nearest value."""
+    out = np.zeros((color_intr.height, color_intr.width), np.uint16)
+    for y, x in zip(*np.nonzero(raw), strict=True):
+        z = np.float32(raw[y, x]) * np.float32(depth_scale)
+        (x0, y0), (x1, y1) = (
+            np.trunc(
+                geometry.project(
+                    geometry.transform(geometry.deproject(np.array([x + o, y + o], np.float32), z, depth_intr), extr),
+                    color_intr,
+                )
+                + np.float32(0.5)
+            ).astype(int)
+            for o in (np.float32(-0.5), np.float32(0.5))
+        )
+        for cy in range(max(y0, 0), min(y1, color_intr.height - 1) + 1):
+            for cx in range(max(x0, 0), min(x1, color_intr.width - 1) + 1):
+                if out[cy, cx] == 0 or raw[y, x] < out[cy, cx]:
+                    out[cy, cx] = raw[y, x]
+    return out
+
+
+@pytest.mark.parametrize("roi", [None, (3, 2, 21, 14)])
+def test_align_depth_to_color_equals_a_pixel_by_pixel_alignment_with_wide_clipped_footprints(roi):
+    """Footprints 2-4 colour pixels wide (a colour camera with ~3x the depth camera's focal length),
+    many of them running over the image's edges, a distorted depth stream and holes: the vectorised
+    alignment (cached rays, footprints clipped once) equals the per-pixel loop."""
+    ibc, bc = Distortion.INVERSE_BROWN_CONRADY, Distortion.BROWN_CONRADY
+    depth_intr = Intrinsics(24, 16, 11.7, 7.9, 20.0, 20.5, ibc, COEFFS[ibc])
+    color_intr = Intrinsics(64, 40, 30.2, 19.6, 61.0, 60.0, bc, COEFFS[bc])
+    extr = Extrinsics.from_quaternion(np.array([0.01, -0.02, 0.005, 1.0]), np.array([0.015, -0.002, 0.001]))
+    rng = np.random.default_rng(5)
+    raw = rng.integers(300, 900, (16, 24)).astype(np.uint16)
+    raw[rng.random(raw.shape) < 0.15] = 0
+    ours = geometry.align_depth_to_color(raw, 0.001, depth_intr, extr, color_intr, roi)
+    if roi is not None:
+        x0, y0, x1, y1 = roi
+        raw = np.where(np.pad(np.ones((y1 - y0, x1 - x0), bool), ((y0, 16 - y1), (x0, 24 - x1))), raw, 0)
+    ref = _align_pixel_by_pixel(raw, 0.001, depth_intr, extr, color_intr)
+    assert ref.any() and (ref == 0).any()
+    np.testing.assert_array_equal(ours, ref)

@@ -7,6 +7,7 @@ stream's camera frame (x right, y down, z forward), in the unit of the depth pas
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -19,9 +20,14 @@ _EPS = np.finfo(np.float32).eps
 def project(points: np.ndarray, intr: Intrinsics) -> np.ndarray:
     """``rs2_project_point_to_pixel``: ``(..., 3)`` points -> ``(..., 2)`` float32 pixels."""
     p = np.asarray(points, dtype=_F32)
+    return np.stack(_project_xyz(p[..., 0], p[..., 1], p[..., 2], intr), axis=-1)
+
+
+def _project_xyz(px: np.ndarray, py: np.ndarray, pz: np.ndarray, intr: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`project` on the points' float32 coordinates apart: pixel x and pixel y."""
     c = np.asarray(intr.coeffs, dtype=_F32)
-    x = p[..., 0] / p[..., 2]
-    y = p[..., 1] / p[..., 2]
+    x = px / pz
+    y = py / pz
     model = Distortion(intr.model)
     if model in (Distortion.MODIFIED_BROWN_CONRADY, Distortion.INVERSE_BROWN_CONRADY):
         r2 = x * x + y * y
@@ -43,7 +49,7 @@ def project(points: np.ndarray, intr: Intrinsics) -> np.ndarray:
         t2 = theta * theta
         rd = theta * (1 + t2 * (c[0] + t2 * (c[1] + t2 * (c[2] + t2 * c[3]))))
         x, y = x * rd / r, y * rd / r
-    return np.stack([x * _F32(intr.fx) + _F32(intr.ppx), y * _F32(intr.fy) + _F32(intr.ppy)], axis=-1)
+    return x * _F32(intr.fx) + _F32(intr.ppx), y * _F32(intr.fy) + _F32(intr.ppy)
 
 
 def deproject(pixels: np.ndarray, depth: np.ndarray, intr: Intrinsics) -> np.ndarray:
@@ -94,9 +100,16 @@ def transform(points: np.ndarray, extr: Extrinsics) -> np.ndarray:
     """``rs2_transform_point_to_point`` on ``(..., 3)`` points (translation in metres: scale the
     points to metres first, or the extrinsics to the points' unit). Returns float32."""
     p = np.asarray(points, dtype=_F32)
+    return np.stack(_transform_xyz(p[..., 0], p[..., 1], p[..., 2], extr), axis=-1)
+
+
+def _transform_xyz(
+    x: np.ndarray, y: np.ndarray, z: np.ndarray, extr: Extrinsics
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`transform` on the points' float32 coordinates apart: the moved x, y and z."""
     rot = extr.rotation.astype(_F32)
     t = extr.translation.astype(_F32)
-    return (p[..., 0:1] * rot[:, 0] + p[..., 1:2] * rot[:, 1] + p[..., 2:3] * rot[:, 2] + t).astype(_F32)
+    return tuple(x * rot[k, 0] + y * rot[k, 1] + z * rot[k, 2] + t[k] for k in range(3))  # type: ignore[return-value]
 
 
 def align_depth_to_color(
@@ -128,32 +141,44 @@ def align_depth_to_color(
     target = color_intr
     if Distortion(color_intr.model) == Distortion.INVERSE_BROWN_CONRADY:
         target = replace(color_intr, model=Distortion.NONE)
-    if depth_roi is None:
-        ys, xs = np.nonzero(raw)
-    else:
-        x0, y0, x1, y1 = depth_roi
-        ys, xs = np.nonzero(raw[y0:y1, x0:x1])
-        ys, xs = ys + y0, xs + x0
-    values = raw[ys, xs].astype(np.int32)
+    left, top, right, bottom = (0, 0, raw.shape[1], raw.shape[0]) if depth_roi is None else depth_roi
+    window = raw[top:bottom, left:right]
+    valid = window != 0  # row-major order of the valid pixels, as np.nonzero
+    values = window[valid].astype(np.int32)
     z = values.astype(_F32) * _F32(depth_scale)
     corners = []
     for offset in (-0.5, 0.5):
-        pix = np.stack([xs.astype(_F32) + _F32(offset), ys.astype(_F32) + _F32(offset)], axis=-1)
-        other = project(transform(deproject(pix, z, depth_intr), depth_to_color), target)
-        corners.append(np.trunc(other + _F32(0.5)).astype(np.int64))  # static_cast<int>(v + 0.5f)
-    (x0, y0), (x1, y1) = corners[0].T, corners[1].T
+        rx, ry = _footprint_rays(depth_intr, offset)[:, top:bottom, left:right]  # deproject(pixel + offset, 1)
+        moved = _transform_xyz(z * rx[valid], z * ry[valid], z, depth_to_color)  # deproject(pixel + offset, z)
+        corners.append([np.trunc(v + _F32(0.5)).astype(np.int64) for v in _project_xyz(*moved, target)])
+    (x0, y0), (x1, y1) = corners  # static_cast<int>(v + 0.5f) of each footprint corner
     width, height = color_intr.width, color_intr.height
+    x0, y0 = np.maximum(x0, 0), np.maximum(y0, 0)  # each footprint clipped to the image
+    x1, y1 = np.minimum(x1, width - 1), np.minimum(y1, height - 1)
+    lands = (x0 <= x1) & (y0 <= y1)
+    x0, y0, values = x0[lands], y0[lands], values[lands]
+    span_x, span_y = x1[lands] - x0, y1[lands] - y0
     big = np.iinfo(np.int32).max
     out = np.full(width * height, big, dtype=np.int32)
-    span_x = int(max(0, (x1 - x0).max(initial=-1) + 1))
-    span_y = int(max(0, (y1 - y0).max(initial=-1) + 1))
-    for dy in range(span_y):
-        for dx in range(span_x):
-            cx, cy = x0 + dx, y0 + dy
-            inside = (cx <= x1) & (cy <= y1) & (cx >= 0) & (cy >= 0) & (cx < width) & (cy < height)
-            np.minimum.at(out, cy[inside] * width + cx[inside], values[inside])
+    first = y0 * width + x0
+    for dy in range(int(span_y.max(initial=-1)) + 1):
+        for dx in range(int(span_x.max(initial=-1)) + 1):
+            covers = (span_x >= dx) & (span_y >= dy)  # footprints that reach column x0 + dx, row y0 + dy
+            np.minimum.at(out, first[covers] + (dy * width + dx), values[covers])  # the nearest wins
     out[out == big] = 0
     return out.astype(np.uint16).reshape(height, width)
+
+
+@lru_cache(maxsize=8)
+def _footprint_rays(intr: Intrinsics, offset: float) -> np.ndarray:
+    """Every pixel's footprint corner ``(x + offset, y + offset)`` deprojected at depth 1: ``(2, H, W)``
+    float32 (x, y) of the ray, computed once per stream. :func:`deproject` scales its ray by the depth
+    last (``d * x``, ``d * y``), so ``z * ray`` is bit for bit its point at depth ``z``."""
+    ys, xs = np.mgrid[0 : intr.height, 0 : intr.width].astype(_F32)
+    pix = np.stack([xs + _F32(offset), ys + _F32(offset)], axis=-1)
+    ray = np.ascontiguousarray(np.moveaxis(deproject(pix, np.ones(ys.shape, _F32), intr)[..., :2], -1, 0))
+    ray.flags.writeable = False
+    return ray
 
 
 def depth_roi_for(

@@ -103,8 +103,7 @@ def render_depth(
     all_tris = np.vstack([tris, cavity_tris])
     verts_d = geometry.transform(verts / 1000.0, scene.color_to_depth).astype(np.float64) * 1000.0
     pix = geometry.project(verts_d, intr).astype(np.float64)
-    yy, xx = np.mgrid[0 : intr.height, 0 : intr.width].astype(np.float32)
-    z = scene.wall_mm + np.float32(0.15) * (yy - intr.height / 2)  # a slightly tilted wall
+    z = scene.wall_mm + np.float32(0.15) * (_rows(intr.height, intr.width) - intr.height / 2)  # a slightly tilted wall
     _rasterise(z, pix, verts_d[:, 2], all_tris)
     z += (
         rng.standard_normal(z.shape, dtype=np.float32) * np.float32(scene.noise_at_500mm) * (z / np.float32(500.0)) ** 2
@@ -112,6 +111,14 @@ def render_depth(
     raw = np.round(z / np.float32(scene.depth_scale * 1000.0))
     raw[rng.random(raw.shape, dtype=np.float32) < scene.hole_fraction] = 0
     return np.clip(raw, 0, 65535).astype(np.uint16)
+
+
+@cache
+def _rows(height: int, width: int) -> np.ndarray:
+    """Each pixel's row index, ``(H, W)`` float32 (read-only; made once per image size)."""
+    rows = np.broadcast_to(np.arange(height, dtype=np.float32)[:, None], (height, width)).copy()
+    rows.flags.writeable = False
+    return rows
 
 
 def _rasterise(zbuf: np.ndarray, pix: np.ndarray, depth: np.ndarray, tris: np.ndarray) -> None:
