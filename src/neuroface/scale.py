@@ -45,13 +45,12 @@ MEAN_PAUSE_S = (0.3 + 0.8) / 2
 
 @dataclass(frozen=True)
 class Stage:
-    """A benchmarked part of the run: its benchmark files (under ``benchmarks/``; None for work done
-    inside another stage's jobs, priced by the calibration it was fitted in), the unit of work its
-    time is proportional to, and what one job covers (a participant, a recording, the run).
+    """A benchmarked part of the run: its benchmark files (under ``benchmarks/``), the unit of work
+    its time is proportional to, and what one job covers (a participant, a recording, the run).
     """
 
     name: str
-    benchmarks: str | None
+    benchmarks: str
     unit: str
     per: str  # participant, recording or run: what a benchmark file's stem names
 
@@ -68,9 +67,6 @@ STAGES = (
     Stage("tracking", "tracks/*.tsv", "tracked frames", "participant"),
     Stage("3D", "landmarks3d/*.tsv", "tracked frames", "participant"),
     Stage("QC", "qc/*.tsv", "tracked frames", "participant"),
-    # R2's depth lookups: a job of its own when the committed calibration was fitted (9b1b66f); since e74f9d7
-    # done inside the 3D jobs (reconstruct_3d, beside the models'), whose benchmarks a new calibration fits
-    Stage("ladder R2", None, "classified frames", "run"),
 )
 STAGE_BY_NAME = {s.name: s for s in STAGES}
 
@@ -152,7 +148,6 @@ def workload(config: Mapping[str, Any], frames: Mapping[str, float] | None = Non
     annotated = scale.annotations_per_participant
     train = fan["train_participants_per_group"] * n_groups
     tracked = recs[recs["tracked"]]
-    classified = recs[recs["classified"]]
     units = {
         "render": recs["frames"].sum(),
         "generic corpus": scale.generic_images if train_source else 0,
@@ -163,7 +158,6 @@ def workload(config: Mapping[str, Any], frames: Mapping[str, float] | None = Non
         "tracking": tracked["frames"].sum(),
         "3D": tracked["frames"].sum(),
         "QC": tracked["frames"].sum(),  # qc.smk: every tracked recording
-        "ladder R2": classified["frames"].sum(),
     }
     jobs = {
         "render": n_participants,
@@ -175,7 +169,6 @@ def workload(config: Mapping[str, Any], frames: Mapping[str, float] | None = Non
         "tracking": tracked["participant_id"].nunique(),  # tracking.smk: one job per participant
         "3D": tracked["participant_id"].nunique(),
         "QC": tracked["participant_id"].nunique(),
-        "ladder R2": 0,  # inside the 3D jobs
     }
     units = {k: float(v) for k, v in units.items()}
     return Workload(units, jobs, float(recs["frames"].sum()), len(recs), n_participants, recs)
@@ -226,7 +219,7 @@ def read_benchmarks(benchmarks: str | Path, stage: Stage) -> pd.DataFrame:
     """One row per benchmark file of ``stage``: stem (the participant or recording; the stage name
     for a run-wide job), s and cpu_time (NA rows dropped)."""
     rows = []
-    for path in sorted(Path(benchmarks).glob(stage.benchmarks)) if stage.benchmarks else ():
+    for path in sorted(Path(benchmarks).glob(stage.benchmarks)):
         table = pd.read_csv(path, sep="\t", na_values=["NA", "-"])
         for _, row in table.iterrows():  # one row per repeat (benchmark: repeat())
             rows.append((path.stem if stage.per != "run" else stage.name, row["s"], row["cpu_time"]))
@@ -239,7 +232,7 @@ def job_units(stage: Stage, stems: pd.Series, load: Workload) -> np.ndarray:
     recs = load.recordings
     if stage.per == "run":
         return np.full(len(stems), load.units[stage.name], dtype=float)
-    column = {"frames": None, "tracked frames": "tracked", "classified frames": "classified"}[stage.unit]
+    column = {"frames": None, "tracked frames": "tracked"}[stage.unit]
     rows = recs if column is None else recs[recs[column]]
     key = "participant_id" if stage.per == "participant" else "recording_id"
     per = rows.groupby(key)["frames"].sum()
