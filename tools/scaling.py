@@ -8,9 +8,10 @@ Snakemake's ``benchmarks/*.tsv``), then the ``paper`` preset's projected CPU tim
 The frames scale through ``synthetic.fps`` (one rate for every task) and ``annotations_per_participant``
 (fine-tuning's images): the same participants, recordings and jobs, factor x the frames in each, so a
 stage's CPU time against its units of work gives a per-unit cost (slope) and a per-job cost (intercept),
-fitted over every job of the three runs (least squares). The base is
-``--base`` with the demo's shipped FAN (``resources/fan/demo_pretrained.pth``, so tracking costs the demo's
-per frame, and no pre-training), bags not kept (``synthetic.keep_bags: false``, the switch measured too).
+fitted over every job of the three runs (least squares). Each run is the default ``config.yaml`` (its FAN,
+decoder, flip, epochs, forests, QC: what the pre-flight estimate prices) on ``--base``'s cohort: the base's
+``synthetic`` block and its ``fan.train_participants_per_group`` (the default's 12 need a bigger cohort),
+bags not kept (``synthetic.keep_bags: false``, the switch measured too).
 ``--calibration`` writes the fitted costs as the file the workflow's pre-flight estimate reads.
 
 Times: wall from this process; CPU = user + system of Snakemake and every job (``getrusage`` of the
@@ -48,23 +49,15 @@ sys.path.insert(0, str(REPO / "src"))
 
 from neuroface import scale  # noqa: E402
 
-DEMO_FAN = {
-    "pretrained": {
-        "source": "file",
-        "path": "resources/fan/demo_pretrained.pth",
-        "sha256": "28551724fe74e26cdc08f3660c95a2eb2f6aac18bfbe77fb4a0dcf02f8cc165f",
-        "download": False,
-    },
-    "architecture": {"stacks": 2, "features": 64, "depth": 4, "input_size": 128},
-}
-
 
 def run_config(base: Path, fps: float, factor: float) -> dict:
-    """The base config at ``fps`` with ``factor`` x its annotated frames, the demo's FAN, bags not kept."""
-    config = yaml.safe_load(base.read_text())
-    annotated = scale.scale_from_config(config["synthetic"]).annotations_per_participant
+    """The default config on the base's cohort at ``fps``, with ``factor`` x its annotated frames, bags not kept."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    cohort = yaml.safe_load(base.read_text())
+    annotated = scale.scale_from_config(cohort["synthetic"]).annotations_per_participant
+    config["synthetic"].update(cohort["synthetic"])
     config["synthetic"].update(fps=fps, annotations_per_participant=round(annotated * factor), keep_bags=False)
-    config["fan"].update(DEMO_FAN)
+    config["fan"]["train_participants_per_group"] = cohort["fan"]["train_participants_per_group"]
     return config
 
 
