@@ -141,7 +141,7 @@ def _align_pixel_by_pixel(raw, depth_scale, depth_intr, extr, color_intr):
 
 @pytest.mark.parametrize("roi", [None, (3, 2, 21, 14)])
 def test_align_depth_to_color_equals_a_pixel_by_pixel_alignment_with_wide_clipped_footprints(roi):
-    """Footprints 2-4 colour pixels wide (a colour camera with ~3x the depth camera's focal length),
+    """Footprints 3-5 colour pixels wide (a colour camera with ~3x the depth camera's focal length),
     many of them running over the image's edges, a distorted depth stream and holes: the vectorised
     alignment (cached rays, footprints clipped once) equals the per-pixel loop."""
     ibc, bc = Distortion.INVERSE_BROWN_CONRADY, Distortion.BROWN_CONRADY
