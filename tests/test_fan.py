@@ -223,6 +223,42 @@ def test_fine_tuning_freezes_all_but_the_last_stack_and_is_deterministic():
     assert all(torch.equal(results[0][k], results[1][k]) for k in before)  # seeded: same weights
 
 
+def test_relu_in_place_trains_bit_for_bit_as_out_of_place(monkeypatch):
+    """FAN applies its ReLUs in place on the batch norms' outputs; with every one of them forced out
+    of place, training (all stacks, batch norm in training mode, Adaptive Wing) gives the same
+    weights and statistics bit for bit."""
+    import neuroface.fan.model as fan_model
+
+    cfg = FANConfig(stacks=2, features=16, depth=2, input_size=32)
+    torch.manual_seed(0)
+    before = FAN(cfg).state_dict()
+    calls = {True: 0, False: 0}
+
+    class OutOfPlace:
+        def __getattr__(self, name):
+            return getattr(torch.nn.functional, name)
+
+        @staticmethod
+        def relu(x, inplace=False):
+            calls[inplace] += 1
+            return torch.nn.functional.relu(x)
+
+    def trained(force_out_of_place: bool) -> dict:
+        if force_out_of_place:
+            monkeypatch.setattr(fan_model, "F", OutOfPlace())
+        model = FAN(cfg)
+        model.load_state_dict(before)
+        config = TrainingConfig(epochs=2, batch_size=3, loss="awing", augmentation=Augmentation(), seed=5, threads=1)
+        train(model, _toy_samples(), config, progress=False)
+        monkeypatch.undo()
+        return model.state_dict()
+
+    in_place, out_of_place = trained(False), trained(True)
+    assert calls[True] > 0  # the model asks for in-place ReLUs (here made out of place)
+    assert any(not torch.equal(before[k], in_place[k]) for k in before)  # it trained
+    assert all(torch.equal(in_place[k], out_of_place[k]) for k in before)
+
+
 def test_weights_round_trip_checksum_and_safe_loading(tmp_path):
     cfg = FANConfig(stacks=2, features=16, depth=2, input_size=32)
     model = FAN(cfg).eval()
