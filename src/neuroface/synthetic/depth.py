@@ -103,7 +103,9 @@ def render_depth(
     all_tris = np.vstack([tris, cavity_tris])
     verts_d = geometry.transform(verts / 1000.0, scene.color_to_depth).astype(np.float64) * 1000.0
     pix = geometry.project(verts_d, intr).astype(np.float64)
-    z = scene.wall_mm + np.float32(0.15) * (_rows(intr.height, intr.width) - intr.height / 2)  # a slightly tilted wall
+    rows = np.arange(intr.height, dtype=np.float32)[:, None]
+    wall = scene.wall_mm + np.float32(0.15) * (rows - intr.height / 2)  # a slightly tilted wall, one value per row
+    z = np.broadcast_to(wall, (intr.height, intr.width)).copy()
     _rasterise(z, pix, verts_d[:, 2], all_tris)
     z += (
         rng.standard_normal(z.shape, dtype=np.float32) * np.float32(scene.noise_at_500mm) * (z / np.float32(500.0)) ** 2
@@ -111,14 +113,6 @@ def render_depth(
     raw = np.round(z / np.float32(scene.depth_scale * 1000.0))
     raw[rng.random(raw.shape, dtype=np.float32) < scene.hole_fraction] = 0
     return np.clip(raw, 0, 65535).astype(np.uint16)
-
-
-@cache
-def _rows(height: int, width: int) -> np.ndarray:
-    """Each pixel's row index, ``(H, W)`` float32 (read-only; made once per image size)."""
-    rows = np.broadcast_to(np.arange(height, dtype=np.float32)[:, None], (height, width)).copy()
-    rows.flags.writeable = False
-    return rows
 
 
 def _rasterise(zbuf: np.ndarray, pix: np.ndarray, depth: np.ndarray, tris: np.ndarray) -> None:
