@@ -163,3 +163,10 @@ def test_keep_bags_switch_makes_the_bags_temp(tmp_path: Path, keep: bool):
     assert temp == (set() if keep else bags)  # the ground truth, tracks, ... never temp
     # no rule's params hold the switch: switching it on a finished run reruns nothing
     assert parsed["params"] == []
+
+
+def test_estimate_command_names_a_missing_config(tmp_path: Path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        scale.main([str(tmp_path / "missing.yaml")])
+    assert exit_info.value.code == 2
+    assert "missing.yaml: no such config file" in capsys.readouterr().err

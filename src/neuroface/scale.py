@@ -368,6 +368,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--benchmarks", default="benchmarks", help="a run's benchmarks/ to refit from, if present")
     parser.add_argument("--calibration", default=CALIBRATION, help="default: the committed one")
     args = parser.parse_args(argv)
+    if not Path(args.config).is_file():
+        parser.error(f"{args.config}: no such config file")
     config = yaml.safe_load(Path(args.config).read_text())
     validate(config, str(Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"))
     print(preflight(config, args.cores, args.benchmarks, args.calibration))
