@@ -59,6 +59,20 @@ def test_dry_run_plans_the_default_dag(workdir):
     assert not any(line.split()[:1] == ["pretrain_fan"] for line in out.splitlines())
 
 
+def test_the_pretraining_experiment_plans_the_corpus_and_the_pretraining(workdir):
+    """README "Where the signal goes": the overlay on config.yaml re-makes the pre-trained FAN from a
+    2,400-face generic corpus, and the rest of the DAG is the default's."""
+    overlay = REPO / "resources" / "experiments" / "pretraining_2400.yaml"
+    assert yaml.safe_load(overlay.read_text())["synthetic"]["generic_images"] == 2400
+    result = snakemake("-n", "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), str(overlay))
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    counts = _job_counts(out)
+    assert counts["synthetic_generic_corpus"] == 1 and counts["pretrain_fan"] == 1, counts
+    default = _job_counts(snakemake("-n", "-d", str(workdir)).stdout)
+    assert {k: v for k, v in counts.items() if k not in ("synthetic_generic_corpus", "pretrain_fan")} == default
+
+
 def _job_counts(out: str) -> dict[str, int]:
     """Rule -> job count from a dry run's "Job stats" table."""
     lines = out[out.index("Job stats:") :].splitlines()[3:]
