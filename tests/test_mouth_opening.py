@@ -81,13 +81,15 @@ def test_gain_r_and_bins_of_the_tracked_openings_match_their_closed_forms(tmp_pa
     assert row["mouth error (%)"] == pytest.approx(expected, abs=1e-3)
 
 
-def test_a_track_that_does_not_match_its_truth_is_named(tmp_path):
+def test_a_track_unlike_its_truth_and_missing_tracks_are_named(tmp_path):
     results, _, _ = _workdir(tmp_path, gain=1.0, offset=0.0)
     short = track_table(np.arange(5), np.arange(5) * 200.0, np.stack([_face(0.1)] * 5))
     path = results / "tracks" / "follows" / "P001.smoothed.parquet"
     write_table(stack_recordings({"P001_02_OPEN_NORMAL": short}), path)
     with pytest.raises(SystemExit, match="P001_02_OPEN_NORMAL has 5 frames, its truth 60"):
         mouth_opening.tracked(results, ["follows"])
+    with pytest.raises(SystemExit, match="no smoothed tracks of absent"):
+        mouth_opening.tracked(results, ["absent"])
 
 
 def test_test_images_by_annotated_opening(tmp_path):

@@ -99,6 +99,8 @@ def tracked(results: Path, models: list[str]) -> tuple[pd.DataFrame, pd.DataFram
                     for w in ("true", "predicted"):
                         table[f"{m} {w}"] -= table[f"{m} {w}"].mean()
                 rows.append(table)
+    if not rows:
+        raise SystemExit(f"{results / 'tracks'}: no smoothed tracks of {', '.join(models)}")
     frames = pd.concat(rows, ignore_index=True)
     fits = []
     for (model, task), g in frames.groupby(["model", "task"], sort=False):
