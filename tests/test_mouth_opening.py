@@ -128,3 +128,11 @@ def test_test_images_by_annotated_opening(tmp_path):
     lines = mouth_opening.markdown(table).splitlines()
     assert lines[0] == "| opening bin | images | a error_mouth | b error_mouth | a nrmse | b nrmse |"
     assert lines[2] == "| (-inf, 0.05] | 1 | 10 | 40 | 1 | 4 |" and lines[4].endswith("| 30 | nan | 3 | nan |")
+
+
+def test_a_directory_without_a_run_is_named(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["mouth_opening.py", str(tmp_path)])
+    with pytest.raises(SystemExit) as exit_info:
+        mouth_opening.main()
+    assert exit_info.value.code == 2
+    assert f"{tmp_path / 'results' / 'landmarks' / 'per_image.tsv'} is missing" in capsys.readouterr().err

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from neuroface import landmarks as lm
+from neuroface.fan import accuracy
 from neuroface.tracks import points, read_recordings
 
 BINS = [-np.inf, 0.05, 0.15, 0.3, np.inf]
@@ -38,10 +39,6 @@ def distance(pts: np.ndarray, scale: np.ndarray, measure: str = "opening") -> np
     return np.linalg.norm(pts[..., a, :] - pts[..., b, :], axis=-1) / scale
 
 
-def eye_distance(pts: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(pts[..., lm.OUTER_EYE_L, :] - pts[..., lm.OUTER_EYE_R, :], axis=-1)
-
-
 def test_images(results: Path) -> pd.DataFrame:
     """Mean NRMSE and mouth error (%) per model and annotated-opening bin, on the detected test images."""
     per_image = pd.read_csv(results / "landmarks" / "per_image.tsv", sep="\t")
@@ -52,7 +49,10 @@ def test_images(results: Path) -> pd.DataFrame:
         axis=-1,
     )
     ann = pd.DataFrame(
-        {"image": ann["recording_id"] + ":" + ann["frame"].astype(str), "opening": distance(xy, eye_distance(xy))}
+        {
+            "image": ann["recording_id"] + ":" + ann["frame"].astype(str),
+            "opening": distance(xy, accuracy.intercanthal(xy)),
+        }
     )
     table = per_image.merge(ann, on="image", how="left", validate="many_to_one")
     if table["opening"].isna().any():
@@ -78,9 +78,9 @@ def tracked(results: Path, models: list[str]) -> tuple[pd.DataFrame, pd.DataFram
                 pred = points(track)
                 if pred.shape != true.shape:
                     raise SystemExit(f"{path}: {recording} has {len(pred)} frames, its truth {len(true)}")
-                scale = eye_distance(true)
+                scale = accuracy.intercanthal(true)
                 ok = np.isfinite(pred).all(axis=(1, 2))
-                mouth = np.linalg.norm(pred[:, MOUTH] - true[:, MOUTH], axis=-1).mean(axis=1) / scale
+                mouth = accuracy.point_errors(pred[:, MOUTH], true[:, MOUTH]).mean(axis=1) / scale
                 table = pd.DataFrame(
                     {
                         "model": model,
@@ -140,6 +140,9 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["pretrained", "finetuned"])
     args = parser.parse_args()
     results = args.workdir / "results"
+    for needed in ("landmarks/per_image.tsv", "inputs/annotations.parquet", "synthetic/truth"):
+        if not (results / needed).exists():
+            parser.error(f"{results / needed} is missing: WORKDIR must hold a finished run of the synthetic cohort")
     print("Annotated test images, by annotated opening (eye-corner distances); mean NRMSE and mouth error (%):")
     print(markdown(test_images(results)))
     fits, bins = tracked(results, args.models)
