@@ -59,11 +59,11 @@ def test_dry_run_plans_the_default_dag(workdir):
     assert not any(line.split()[:1] == ["pretrain_fan"] for line in out.splitlines())
 
 
-def test_the_pretraining_experiment_plans_the_corpus_and_the_pretraining(workdir):
-    """README "Where the signal goes": the overlay on config.yaml re-makes the pre-trained FAN from a
-    2,400-face generic corpus, and the rest of the DAG is the default's."""
-    overlay = REPO / "resources" / "experiments" / "pretraining_2400.yaml"
-    assert yaml.safe_load(overlay.read_text())["synthetic"]["generic_images"] == 2400
+def test_the_pretraining_overlay_plans_the_corpus_and_the_pretraining(workdir):
+    """README "FAN": the overlay on config.yaml re-makes the shipped pre-trained FAN from the demo preset's
+    generic corpus instead of loading it, and the rest of the DAG is the default's."""
+    overlay = REPO / "resources" / "experiments" / "pretrain_demo_fan.yaml"
+    assert yaml.safe_load(overlay.read_text())["fan"]["pretrained"]["source"] == "train"
     result = snakemake("-n", "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), str(overlay))
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
@@ -72,6 +72,26 @@ def test_the_pretraining_experiment_plans_the_corpus_and_the_pretraining(workdir
     default = snakemake("-n", "-d", str(workdir))
     default = _job_counts(default.stdout + default.stderr)
     assert {k: v for k, v in counts.items() if k not in ("synthetic_generic_corpus", "pretrain_fan")} == default
+
+
+def test_the_shipped_pretrained_fan_is_the_configured_one_made_from_the_demo_corpus():
+    """config.yaml and the schema's default pin the shipped weights' hash, and their sidecar's held-out set is the
+    10 % of the demo preset's generic corpus that rule pretrain_fan holds out: the file is what the overlay
+    resources/experiments/pretrain_demo_fan.yaml re-makes, not a model of an older corpus."""
+    import hashlib
+    import json
+
+    from neuroface.synthetic.cohort import PRESETS
+
+    weights = REPO / "resources" / "fan" / "demo_pretrained.pth"
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    config = yaml.safe_load((REPO / "config.yaml").read_text())["fan"]["pretrained"]
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    default = schema["properties"]["fan"]["properties"]["pretrained"]["properties"]["sha256"]["default"]
+    sidecar = json.loads(weights.with_name(weights.name + ".json").read_text())
+    assert config["path"] == "resources/fan/demo_pretrained.pth"
+    assert config["sha256"] == default == sidecar["sha256"] == digest
+    assert sidecar["heldout_images"] == round(0.1 * PRESETS["demo"].generic_images)
 
 
 def _job_counts(out: str) -> dict[str, int]:
