@@ -203,12 +203,13 @@ def test_a_participants_file_gives_back_each_recordings_table_unchanged(tmp_path
 SHIPPED = REPO / "resources" / "fan" / "demo_pretrained.pth"  # in the repository: runs everywhere
 
 
-# The fine-tuned demo FAN exists only after a default run (about an hour here), so its tracking accuracy is checked
+# The fine-tuned demo FAN exists only after a default run (about 20 minutes here), so its tracking accuracy is checked
 # where that run measures it, against the truth of every tracked frame (results/tracking/accuracy.tsv, README
 # "Video tracking"), not by a test that would skip wherever the workflow has not been run.
 @pytest.mark.parametrize(
     ("weights", "bound"),
-    [(SHIPPED, 22.0)],  # the demo's pre-trained FAN: ~14-15 % on the cohort (its own annotation convention)
+    # the demo's pre-trained FAN: 4-5 % on the cohort (5.0 % here; the model it replaced, from 600 faces, had 14-15 %)
+    [(SHIPPED, 8.0)],
     ids=["pretrained"],
 )
 def test_tracking_with_the_demo_models_stays_near_the_truth(recording, weights, bound):
