@@ -56,7 +56,9 @@ def test_job_cost_line_is_the_kernels_cpu_time_of_the_job_and_its_children(tmp_p
     kernel, (total, user, system, peak) = _run_job(tmp_path / "job.py", tmp_path / "job.log", array + burns, 600)
     assert total == pytest.approx(user + system, abs=0.011)
     assert total >= 1.0  # both burns: the child's CPU is counted
-    assert kernel - teardown - 0.1 <= total <= kernel + 0.01, (total, kernel, teardown)
+    # the teardown after the line varies between runs of the same script by more than 0.1 s on a cold, fresh machine
+    # (a CI run: 0.40 s for this job after 0.15 s for the idle one); 0.3 s still fails a line without the child's 0.6
+    assert kernel - teardown - 0.3 <= total <= kernel + 0.01, (total, kernel, teardown)
     assert 150 <= peak < 450, peak
 
 
