@@ -11,7 +11,6 @@ on. Minutes on two CPU cores."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -22,23 +21,9 @@ import torch
 import yaml
 
 from shared_runs import shared_run
-from workflow_runs import REPO, copy_run
+from workflow_runs import REPO, before_the_fan_stage
 
 CONFIG = REPO / "tests" / "configs" / "fan4.yaml"
-#: The tiny run's results from before the FAN stage, by folder: what this run starts from.
-BEFORE_FAN = {"results": {"synthetic", "inputs", "fan"}, "results/fan": {"frames", "split.tsv"}}
-
-
-def before_the_fan_stage(tiny: Path, workdir: Path) -> Path:
-    """A copy of the tiny run (Snakemake's metadata included) without any result of the FAN stage or later."""
-    copy_run(tiny, workdir)
-    for folder, kept in BEFORE_FAN.items():
-        for path in (workdir / folder).iterdir():
-            if path.name not in kept:
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
-    return workdir
-
-
 #: Makes face-alignment's FAN(4) with seeded weights and saves its state_dict to argv[1]; in a process of its
 #: own, because the shared run is prepared in a thread while other tests use torch's global random state.
 _MAKE_WEIGHTS = """

@@ -5,8 +5,12 @@ own work directory, with 2 cores:
 
 * **A** runs uninterrupted: the session's tiny run (conftest's ``tiny``, which other modules read and copy but
   never change), made with the same config and code.
-* **B** is interrupted twice in the CNN stage (rules ``pretrain_fan``, ``finetune_fan``, ``landmark_accuracy``,
-  ``track_landmarks``) and restarted each time:
+* **B** starts from a copy of A before the FAN stage (``workflow_runs.before_the_fan_stage``: recordings, checked
+  inputs, annotated frames and split, with Snakemake's metadata), so it re-makes everything from the FAN stage on:
+  the CNN jobs it interrupts and all that follows them. The stages before it are deterministic on their own
+  (test_synth_cohort makes a recording twice, byte for byte) and are not interrupted, so B does not render the
+  cohort a second time. B is interrupted twice in the CNN stage (rules ``pretrain_fan``, ``finetune_fan``,
+  ``landmark_accuracy``, ``track_landmarks``) and restarted each time:
 
   1. *Ctrl-C*: SIGINT to Snakemake's whole process group (Snakemake and its job processes, as a terminal sends
      it) once the first CNN job (``pretrain_fan`` on the tiny config) has run for a second. The interrupted job
@@ -25,8 +29,8 @@ finished run ends with the very same bytes); the last restart succeeds, leaves n
 The comparison is generic (whatever rules the DAG has) and byte-exact for every kind of file: tables (TSV, CSV,
 Parquet), arrays (NPZ), recordings (BAG), images (JPEG, PNG), figures (PDF: no creation date), FAN weights (PTH:
 seeded, deterministic CPU training) and their JSON sidecars, QC videos (MP4). There is no exception: a file that
-differs is a reproducibility bug. B's timings are printed (``pytest -s``); each run takes 4-5 minutes on 2 idle
-cores.
+differs is a reproducibility bug (B's recordings are A's copies; what B makes starts at the FAN stage). B's timings
+are printed (``pytest -s``).
 
 Snakemake 9 alone, for the record: SIGTERM to Snakemake only lets the running jobs finish, records them and exits
 (a plain restart goes on); SIGINT to Snakemake only also waits for the running jobs but leaves them marked
@@ -45,8 +49,8 @@ import pytest
 
 from workflow_runs import (
     Run,
+    before_the_fan_stage,
     describe_difference,
-    new_workdir,
     result_files,
     run,
     start,
@@ -108,8 +112,8 @@ def _interrupt(job: Run, name: str, sig: signal.Signals, ready) -> Interruption:
 
 
 @pytest.fixture(scope="module")
-def interrupted_run(tmp_path_factory) -> InterruptedRun:
-    work = new_workdir(tmp_path_factory.mktemp("interrupted"))
+def interrupted_run(tiny, tmp_path_factory) -> InterruptedRun:
+    work = before_the_fan_stage(tiny, tmp_path_factory.mktemp("interrupted") / "run")
     result = InterruptedRun(work)
     begin = time.perf_counter()
 

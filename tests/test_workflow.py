@@ -74,6 +74,21 @@ def test_the_pretraining_overlay_plans_the_corpus_and_the_pretraining(workdir):
     assert {k: v for k, v in counts.items() if k not in ("synthetic_generic_corpus", "pretrain_fan")} == default
 
 
+@pytest.mark.parametrize("overlay", sorted(p.name for p in (REPO / "resources" / "experiments").glob("*.yaml")))
+def test_an_experiment_overlay_on_config_yaml_is_a_valid_config_that_changes_it(overlay):
+    """README's experiments are config.yaml plus an overlay (``--configfile config.yaml <overlay>``): merged as
+    Snakemake merges them, the result differs from config.yaml and passes the schema, whose sections refuse keys
+    they do not know (a misspelt or misplaced key would otherwise leave the experiment silently the default)."""
+    from snakemake.utils import update_config, validate
+
+    default = yaml.safe_load((REPO / "config.yaml").read_text())
+    changes = yaml.safe_load((REPO / "resources" / "experiments" / overlay).read_text())
+    merged = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(merged, changes)
+    assert merged != default, f"{overlay} changes nothing"
+    validate(merged, str(REPO / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
+
+
 def test_the_shipped_pretrained_fan_is_the_configured_one_made_from_the_demo_corpus():
     """config.yaml and the schema's default pin the shipped weights' hash, and their sidecar's held-out set is the
     10 % of the demo preset's generic corpus that rule pretrain_fan holds out: the file is what the overlay

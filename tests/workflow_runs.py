@@ -68,6 +68,22 @@ def copy_run(source: Path, path: Path) -> Path:
     return path
 
 
+#: A finished run's results from before the FAN stage, by folder: recordings, checked inputs, annotated frames,
+#: split (everything else under ``results/`` is the FAN stage or follows from it).
+BEFORE_FAN = {"results": {"synthetic", "inputs", "fan"}, "results/fan": {"frames", "split.tsv"}}
+
+
+def before_the_fan_stage(source: Path, path: Path) -> Path:
+    """A copy of the finished run in ``source`` at ``path`` (:func:`copy_run`, Snakemake's metadata included)
+    without any result of the FAN stage or later: a run there starts with the FAN stage's first jobs."""
+    copy_run(source, path)
+    for folder, kept in BEFORE_FAN.items():
+        for item in (path / folder).iterdir():
+            if item.name not in kept:
+                shutil.rmtree(item) if item.is_dir() else item.unlink()
+    return path
+
+
 def snakemake_command(workdir: Path | None, cores: int | None = 2) -> list[str]:
     """Snakemake on the repository's Snakefile in ``workdir`` (None: the current directory); ``cores=None``
     leaves --cores out (a profile says)."""
