@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 
 import cv2
@@ -19,7 +20,14 @@ from neuroface.fan import heatmaps
 from neuroface.fan.loss import adaptive_wing, loss_weight_map, weighted_adaptive_wing
 from neuroface.fan.model import FAN, FANConfig
 from neuroface.fan.predict import LandmarkPredictor, resolve_cpu_inference
-from neuroface.fan.train import Augmentation, Sample, TrainingConfig, make_example, train
+from neuroface.fan.train import (
+    Augmentation,
+    Sample,
+    TrainingConfig,
+    freeze_all_but_last_stacks,
+    make_example,
+    train,
+)
 from neuroface.fan.weights import load_fan, load_state_dict, save_fan, verify_checksum
 
 
@@ -192,8 +200,39 @@ def _toy_samples(n=6):
     return out
 
 
-def test_fine_tuning_freezes_all_but_the_last_stack_and_is_deterministic():
-    cfg = FANConfig(stacks=2, features=16, depth=2, input_size=32)
+#: face-alignment's FAN parameter names: a stack's layers end in the stack's index (m0., top_m_0., conv_last0.,
+#: bn_end0., l0., and bl0., al0. feeding the next stack); the stem's do not (conv1-conv4, bn1).
+_STACK_LAYER = re.compile(r"^(m|top_m_|conv_last|bn_end|l|bl|al)(\d+)\.")
+
+
+def _stack_of(name: str) -> int | None:
+    """The stack a parameter or buffer belongs to, or None for the stem."""
+    match = _STACK_LAYER.match(name)
+    return int(match.group(2)) if match else None
+
+
+def _in_stacks_from(name: str, first: int) -> bool:
+    """Whether a parameter or buffer belongs to stack ``first`` or a later one (never the stem)."""
+    stack = _stack_of(name)
+    return stack is not None and stack >= first
+
+
+@pytest.mark.parametrize(("stacks", "trained"), [(2, 1), (3, 2), (2, 2)])
+def test_freezing_leaves_exactly_the_last_stacks_trainable(stacks, trained):
+    model = FAN(FANConfig(stacks=stacks, features=16, depth=2, input_size=32))
+    names = freeze_all_but_last_stacks(model, trained)
+    want = {n for n, _ in model.named_parameters() if _in_stacks_from(n, stacks - trained)}
+    assert set(names) == want and all(p.requires_grad == (n in want) for n, p in model.named_parameters())
+    assert not any(_stack_of(n) is None for n in names)  # the stem is never trained
+    with pytest.raises(ValueError, match=f"has {stacks} stack"):
+        freeze_all_but_last_stacks(model, stacks + 1)
+
+
+@pytest.mark.parametrize("trained", [1, 2])
+def test_fine_tuning_changes_only_the_last_stacks_and_is_deterministic(trained):
+    """Fine-tuning with ``trained_stacks`` (the study: 1) changes the last stacks' weights and batch-norm
+    statistics, leaves the stem and earlier stacks bit-identical, and is seeded."""
+    cfg = FANConfig(stacks=3, features=16, depth=2, input_size=32)
     torch.manual_seed(0)
     start = FAN(cfg)
     before = {k: v.clone() for k, v in start.state_dict().items()}
@@ -208,7 +247,7 @@ def test_fine_tuning_freezes_all_but_the_last_stack_and_is_deterministic():
                 epochs=2,
                 batch_size=3,
                 loss="awing",
-                last_stack_only=True,
+                trained_stacks=trained,
                 augmentation=Augmentation(),
                 seed=5,
                 threads=1,
@@ -216,10 +255,11 @@ def test_fine_tuning_freezes_all_but_the_last_stack_and_is_deterministic():
             progress=False,
         )
         results.append(model.state_dict())
-    last = FAN(cfg).last_stack_prefixes()
     changed = {k for k in before if not torch.equal(before[k], results[0][k])}
-    assert changed and all(k.startswith(last) for k in changed)  # frozen: bit-identical, BN statistics too
-    assert any(k.startswith(last) and "running_mean" in k for k in changed)  # the last stack's BN learns
+    trained_layers = {k for k in before if _in_stacks_from(k, cfg.stacks - trained)}
+    assert changed and changed <= trained_layers  # frozen: bit-identical, BN statistics too
+    for i in range(cfg.stacks - trained, cfg.stacks):  # every trained stack learns, BN statistics included
+        assert any(_stack_of(k) == i and "running_mean" in k for k in changed), i
     assert all(torch.equal(results[0][k], results[1][k]) for k in before)  # seeded: same weights
 
 

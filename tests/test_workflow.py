@@ -74,19 +74,47 @@ def test_the_pretraining_overlay_plans_the_corpus_and_the_pretraining(workdir):
     assert {k: v for k, v in counts.items() if k not in ("synthetic_generic_corpus", "pretrain_fan")} == default
 
 
+def _maps(schema: dict, prefix: tuple = ()) -> set[tuple]:
+    """Config paths whose schema is a free-form mapping (``additionalProperties`` a schema, no ``properties``:
+    e.g. ``fan.finetuning.lr_steps``)."""
+    found = set()
+    if isinstance(schema.get("additionalProperties"), dict) and "properties" not in schema:
+        found.add(prefix)
+    for key, sub in schema.get("properties", {}).items():
+        found |= _maps(sub, (*prefix, key))
+    return found
+
+
+def _at(tree: dict, path: tuple):
+    for key in path:
+        tree = tree[key]
+    return tree
+
+
 @pytest.mark.parametrize("overlay", sorted(p.name for p in (REPO / "resources" / "experiments").glob("*.yaml")))
-def test_an_experiment_overlay_on_config_yaml_is_a_valid_config_that_changes_it(overlay):
+def test_an_experiment_overlay_on_config_yaml_is_a_valid_config_that_changes_it_as_written(overlay):
     """README's experiments are config.yaml plus an overlay (``--configfile config.yaml <overlay>``): merged as
     Snakemake merges them, the result differs from config.yaml and passes the schema, whose sections refuse keys
-    they do not know (a misspelt or misplaced key would otherwise leave the experiment silently the default)."""
+    they do not know (a misspelt or misplaced key would otherwise leave the experiment silently the default). A
+    free-form mapping the overlay sets (``lr_steps``) is the overlay's own after the merge: Snakemake merges it
+    into config.yaml's, so an overlay's ``lr_steps: {12: ...}`` would keep config.yaml's step at epoch 4 too."""
     from snakemake.utils import update_config, validate
 
+    schema_path = REPO / "workflow" / "schemas" / "config.schema.yaml"
     default = yaml.safe_load((REPO / "config.yaml").read_text())
     changes = yaml.safe_load((REPO / "resources" / "experiments" / overlay).read_text())
     merged = yaml.safe_load((REPO / "config.yaml").read_text())
     update_config(merged, changes)
     assert merged != default, f"{overlay} changes nothing"
-    validate(merged, str(REPO / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
+    validate(merged, str(schema_path), set_default=True)
+    for path in _maps(yaml.safe_load(schema_path.read_text())):
+        try:
+            written = _at(changes, path)
+        except KeyError:
+            continue
+        assert _at(merged, path) == written, (
+            f"{overlay}: {'.'.join(path)} is {written}, but merged into config.yaml's it is {_at(merged, path)}"
+        )
 
 
 def test_the_shipped_pretrained_fan_is_the_configured_one_made_from_the_demo_corpus():
@@ -170,6 +198,17 @@ def test_bad_config_stops_before_any_job(workdir, change, message):
     out = result.stdout + result.stderr
     assert result.returncode != 0
     assert message in out and "validat" in out.lower(), out
+    assert not (workdir / "results").exists()
+
+
+def test_fine_tuning_more_stacks_than_the_fan_has_stops_before_any_job(workdir):
+    cfg = yaml.safe_load((workdir / "config.yaml").read_text())
+    cfg["fan"]["finetuning"]["stacks"] = cfg["fan"]["architecture"]["stacks"] + 1
+    (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
+    result = snakemake("-n", "-d", str(workdir))
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "fan.finetuning.stacks: 3 stacks to fine-tune, but fan.architecture has 2" in out, out
     assert not (workdir / "results").exists()
 
 

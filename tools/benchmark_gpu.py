@@ -123,7 +123,7 @@ def main() -> None:
         epochs=1,
         batch_size=min(32 if cuda else 2, train_n),
         loss="awing",
-        last_stack_only=True,
+        trained_stacks=1,
         augmentation=Augmentation(),
         device=args.device,
         workers=min(8, os.cpu_count() or 1) if cuda else 0,

@@ -29,6 +29,11 @@ from neuroface.features.exclusions import (
 )  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+if config["fan"]["finetuning"]["stacks"] > config["fan"]["architecture"]["stacks"]:
+    raise WorkflowError(
+        f"config fan.finetuning.stacks: {config['fan']['finetuning']['stacks']} stacks to fine-tune, but "
+        f"fan.architecture has {config['fan']['architecture']['stacks']}"
+    )
 
 SYNTHETIC = config["cohort"]["source"] == "synthetic"
 SYNTH_DIR = config["synthetic"]["out_dir"]

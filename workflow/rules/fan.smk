@@ -78,7 +78,8 @@ if PRETRAIN_FAN:
 
 
 rule finetune_fan:
-    """Fine-tune the last hourglass on the training participants' annotated frames (AWing loss)."""
+    """Fine-tune the last fan.finetuning.stacks hourglass stacks (the study: 1) on the training participants'
+    annotated frames (AWing loss)."""
     input:
         pretrained=PRETRAINED_WEIGHTS,
         split="results/fan/split.tsv",

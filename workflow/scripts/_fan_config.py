@@ -4,9 +4,9 @@ from neuroface.fan.device import resolve_device
 from neuroface.fan.train import TrainingConfig
 
 
-def training_config(fan: dict, stage: str, loss: str, last_stack_only: bool) -> TrainingConfig:
+def training_config(fan: dict, stage: str, loss: str, trained_stacks: int | None) -> TrainingConfig:
     """``fan.<stage>`` plus the shared seed, threads, device (``auto`` resolved here, on the node
-    that runs the job) and DataLoader workers."""
+    that runs the job) and DataLoader workers; ``trained_stacks`` as :class:`TrainingConfig`'s."""
     section = fan[stage]
     return TrainingConfig(
         epochs=section["epochs"],
@@ -14,7 +14,7 @@ def training_config(fan: dict, stage: str, loss: str, last_stack_only: bool) -> 
         learning_rate=section["learning_rate"],
         lr_steps={int(k): float(v) for k, v in section["lr_steps"].items()},
         loss=loss,
-        last_stack_only=last_stack_only,
+        trained_stacks=trained_stacks,
         seed=fan["seed"],
         threads=fan["threads"],
         device=resolve_device(fan["device"]),

@@ -34,9 +34,9 @@ samples = cohort_samples(annotations, frames_root, train_ids)
 # who the model saw, from the frames it trains on (the cross-fitting tests check these against the folds)
 seen = sorted(set(annotations.loc[annotations["participant_id"].isin(train_ids), "participant_id"]))
 log.info("fine-tuning on %d annotated frames of %d participants", len(samples), len(seen))
-model, history = finetune(
-    snakemake.input.pretrained, samples, training_config(fan, "finetuning", "awing", last_stack_only=True)
-)
+# the last fan.finetuning.stacks stacks (the study: the last one) learn; the stem and earlier stacks stay frozen
+settings = training_config(fan, "finetuning", "awing", trained_stacks=fan["finetuning"]["stacks"])
+model, history = finetune(snakemake.input.pretrained, samples, settings)
 save_fan(
     model,
     snakemake.output.weights,

@@ -16,7 +16,7 @@ fan = snakemake.params.fan
 model, history, heldout = pretrain(
     snakemake.input.corpus,
     FANConfig(**fan["architecture"]),
-    training_config(fan, "pretraining", "mse", last_stack_only=False),
+    training_config(fan, "pretraining", "mse", trained_stacks=None),
 )
 log.info(
     "held-out generic images: NRMSE %.2f +- %.2f %% (median %.2f, n=%d)",

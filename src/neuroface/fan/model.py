@@ -143,7 +143,16 @@ class FAN(nn.Module):
                 features = features + self._modules[f"bl{i}"](head) + self._modules[f"al{i}"](heatmaps)
         return outputs
 
-    def last_stack_prefixes(self) -> tuple[str, ...]:
-        """Parameter-name prefixes of the last stack (the part fine-tuning trains)."""
-        i = self.config.stacks - 1
-        return (f"m{i}.", f"top_m_{i}.", f"conv_last{i}.", f"bn_end{i}.", f"l{i}.")
+    def last_stack_prefixes(self, stacks: int = 1) -> tuple[str, ...]:
+        """Parameter-name prefixes of the last ``stacks`` hourglass stacks (the part fine-tuning trains; the
+        study's is the last one). A stack is its hourglass, its head and heatmap layer (``l``) and, before the
+        last, the two 1x1 convolutions that feed the next stack (``bl``, ``al``); the stem is never part of one."""
+        n = self.config.stacks
+        if not 1 <= stacks <= n:
+            raise ValueError(f"this FAN has {n} stack(s); cannot take the last {stacks}")
+        prefixes = []
+        for i in range(n - stacks, n):
+            prefixes += [f"m{i}.", f"top_m_{i}.", f"conv_last{i}.", f"bn_end{i}.", f"l{i}."]
+            if i < n - 1:
+                prefixes += [f"bl{i}.", f"al{i}."]
+        return tuple(prefixes)

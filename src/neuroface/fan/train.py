@@ -1,6 +1,7 @@
 """Training FAN on annotated face images: pre-training (all stacks, heatmap MSE, intermediate
-supervision) and fine-tuning (last stack only, Adaptive Wing loss), with FAN's optimiser and
-augmentation. Seeded: on the CPU the same inputs and seed give the same weights.
+supervision) and fine-tuning (the last stack as in the study, or the last few, the stem and earlier
+stacks frozen; Adaptive Wing loss), with FAN's optimiser and augmentation. Seeded: on the CPU the
+same inputs and seed give the same weights.
 
 Batches come from a :class:`torch.utils.data.DataLoader` (``workers`` processes decode and augment
 images; pinned memory on CUDA). The augmentation parameters are drawn in the main process, in the
@@ -113,7 +114,7 @@ class TrainingConfig:
     learning_rate: float = 2.5e-4
     lr_steps: dict[int, float] = field(default_factory=dict)  # epoch -> new learning rate
     loss: str = "mse"  # "mse" (all stacks) or "awing" (last stack)
-    last_stack_only: bool = False
+    trained_stacks: int | None = None  # None: the whole network; k: the last k stacks, the rest frozen
     augmentation: Augmentation = field(default_factory=Augmentation)
     seed: int = 0
     threads: int = 2
@@ -122,9 +123,9 @@ class TrainingConfig:
     mixed_precision: bool = True  # autocast on CUDA (bf16 if supported, else fp16 + GradScaler)
 
 
-def freeze_all_but_last_stack(model: FAN) -> list[str]:
-    """Freeze the stem and every stack but the last; returns the trainable parameter names."""
-    prefixes = model.last_stack_prefixes()
+def freeze_all_but_last_stacks(model: FAN, stacks: int = 1) -> list[str]:
+    """Freeze the stem and every stack but the last ``stacks``; returns the trainable parameter names."""
+    prefixes = model.last_stack_prefixes(stacks)
     trainable = []
     for name, p in model.named_parameters():
         p.requires_grad_(name.startswith(prefixes))
@@ -133,11 +134,11 @@ def freeze_all_but_last_stack(model: FAN) -> list[str]:
     return trainable
 
 
-def _set_train_mode(model: FAN, last_stack_only: bool) -> None:
+def _set_train_mode(model: FAN, trained_stacks: int | None) -> None:
     """Train mode, but frozen parts keep their BatchNorm statistics (eval mode)."""
     model.train()
-    if last_stack_only:
-        prefixes = tuple(p.rstrip(".") for p in model.last_stack_prefixes())
+    if trained_stacks is not None:
+        prefixes = tuple(p.rstrip(".") for p in model.last_stack_prefixes(trained_stacks))
         for name, module in model.named_children():
             if name not in prefixes:
                 module.eval()
@@ -202,8 +203,8 @@ def train(model: FAN, samples: Sequence[Sample], cfg: TrainingConfig, progress: 
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     configure_determinism(device)
-    if cfg.last_stack_only:
-        freeze_all_but_last_stack(model)
+    if cfg.trained_stacks is not None:
+        freeze_all_but_last_stacks(model, cfg.trained_stacks)
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.RMSprop(params, lr=cfg.learning_rate)
@@ -223,7 +224,7 @@ def train(model: FAN, samples: Sequence[Sample], cfg: TrainingConfig, progress: 
             num_workers=cfg.workers,
             pin_memory=device.type == "cuda",
         )
-        _set_train_mode(model, cfg.last_stack_only)
+        _set_train_mode(model, cfg.trained_stacks)
         total, count, start = 0.0, 0, time.perf_counter()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, mininterval=10)
         for x, y in bar:
