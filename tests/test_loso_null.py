@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 
 from conftest import REPO
+from neuroface.classification.forest import DEFAULT_RF_PARAMS
 
 sys.path.insert(0, str(REPO / "tools"))
 import loso_null  # noqa: E402
@@ -90,6 +91,14 @@ def test_the_command_reads_a_work_directory_and_names_what_is_missing(tmp_path):
     assert done.stdout.startswith(f"finetuned SPREAD HC_vs_PS: observed AUC {observed:.3f}; 3 permutations")
     wrong = subprocess.run([*cmd[:4], "HC_vs_XX", *cmd[5:]], capture_output=True, text=True, env=env)
     assert wrong.returncode == 2 and "classification.runs has no 'HC_vs_XX'" in wrong.stderr
+    # settings the config leaves out are the schema's defaults, as in the workflow: the default forest
+    del cfg["classification"]["random_forest"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    default = subprocess.run([*cmd[:-1], "0"], capture_output=True, text=True, env=env)
+    assert default.returncode == 0, default.stderr
+    forest = {**DEFAULT_RF_PARAMS, "n_jobs": 1}
+    observed, _ = loso_null.null_aucs(_table(0.0), ["f1", "f2"], "PS", forest, int(cfg["classification"]["seed"]), 0, 1)
+    assert default.stdout.startswith(f"finetuned SPREAD HC_vs_PS: observed AUC {observed:.3f}; 0 permutations")
 
 
 def test_no_permutations_give_the_observed_auc_alone():

@@ -4,13 +4,14 @@ Table II cell's AUC beside its distribution under permuted participant labels.
     PYTHONPATH=src python tools/loso_null.py WORKDIR --run HC_vs_PS --task SPREAD --source finetuned
         [--permutations 100] [--seed 1]
 
-Reads WORKDIR's config.yaml (the run's disease group and feature set, the forest's settings and seed) and the
-features of the cell (results/features/<source>/<task>.<set>.tsv), classifies them exactly as rule classify does
+Reads WORKDIR's config.yaml, with the schema's defaults as the workflow fills them in (the run's disease group and
+feature set, the forest's settings and seed) and the features of the cell
+(results/features/<source>/<task>.<set>.tsv), classifies them exactly as rule classify does
 (``neuroface.classification.forest.classify``) and then again after each seeded permutation of the group labels
 among the run's participants (each participant keeps all its repetitions; group sizes are kept). Under the
-permutations no feature can carry group information, so their AUCs are the null distribution of this cell's
-AUC for these features, participants and repetitions. Prints the observed AUC, the null's mean, median and
-5th/95th percentiles, and the share of permutations at or below (and at or above) the observed AUC.
+permutations no feature can carry group information, so their AUCs are the null distribution of this cell's AUC for
+these features, participants and repetitions. Prints the observed AUC, the null's mean, median and 5th/95th
+percentiles, and the share of permutations at or below (and at or above) the observed AUC.
 
 Leave-one-out estimates are biased below chance on features without signal: holding out a participant of one
 group leaves the training set tilted towards the other, so the held-out participant's predicted probability
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from snakemake.utils import validate
 
 from neuroface.classification.forest import classify
 from neuroface.classification.roc import auc
@@ -55,6 +57,8 @@ def null_aucs(
 
 
 def summary(observed: float, null: np.ndarray) -> str:
+    if null.size == 0:  # --permutations 0: the cell's AUC alone
+        return f"observed AUC {observed:.3f}; 0 permutations"
     p5, p50, p95 = np.percentile(null, [5, 50, 95])
     return (
         f"observed AUC {observed:.3f}; {null.size} permutations: mean {null.mean():.3f}, median {p50:.3f}, "
@@ -76,6 +80,8 @@ def main() -> None:
     if not config_path.is_file():
         parser.error(f"{config_path}: no config.yaml in the work directory")
     cfg = yaml.safe_load(config_path.read_text())
+    # as the workflow reads it: checked against the schema, which fills in the settings the file leaves out
+    validate(cfg, str(Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"))
     runs = cfg["classification"]["runs"]
     if args.run not in runs:
         parser.error(f"{config_path}: classification.runs has no {args.run!r} (it has {', '.join(runs)})")
