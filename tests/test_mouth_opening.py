@@ -81,6 +81,137 @@ def test_gain_r_and_bins_of_the_tracked_openings_match_their_closed_forms(tmp_pa
     assert row["mouth error (%)"] == pytest.approx(expected, abs=1e-3)
 
 
+def test_by_split_fits_the_training_and_the_other_participants_apart(tmp_path):
+    """Two participants with the same truth, one in the fine-tuning set followed with gain 0.8, one outside
+    it with gain 0.2: each set's gain is its own, not their mix; a participant the split omits is named."""
+    results = tmp_path / "results"
+    true_open = 0.2 + 0.18 * np.sin(np.linspace(0, 6 * np.pi, 60))
+    (results / "synthetic" / "truth").mkdir(parents=True)
+    frames, stamps = np.arange(60), np.arange(60) * 200.0
+    for participant, gain in (("P001", 0.8), ("P002", 0.2)):
+        recording = f"{participant}_02_OPEN_NORMAL"
+        truth = np.stack([_face(o) for o in true_open])
+        np.savez(results / "synthetic" / "truth" / f"{recording}.npz", landmarks_2d=truth, task="OPEN")
+        pred = np.stack([_face(gain * o + 0.05) for o in true_open])
+        write_table(
+            stack_recordings({recording: track_table(frames, stamps, pred)}),
+            results / "tracks" / "finetuned" / f"{participant}.smoothed.parquet",
+        )
+    write_table(
+        pd.DataFrame({"participant_id": ["P001", "P002"], "group": ["HC", "HC"], "set": ["train", "test"]}),
+        results / "fan" / "split.tsv",
+    )
+    fits, _ = mouth_opening.tracked(results, ["finetuned"], mouth_opening.fan_split(results))
+    opening = fits[fits["measure"] == "opening"].set_index("set")
+    assert opening.loc["train", "gain"] == pytest.approx(0.8, abs=0.005)
+    assert opening.loc["test", "gain"] == pytest.approx(0.2, abs=0.005)
+    assert (opening["frames"] == 60).all()
+    pooled, _ = mouth_opening.tracked(results, ["finetuned"])  # without the split: one fit over both
+    assert "set" not in pooled.columns
+    assert 0.2 < pooled.set_index("measure").loc["opening", "gain"] < 0.8
+    with pytest.raises(SystemExit, match="participant P002 is in no set"):
+        mouth_opening.tracked(results, ["finetuned"], {"P001": "train"})
+    (results / "fan" / "split.tsv").unlink()
+    with pytest.raises(SystemExit, match="split.tsv is missing"):
+        mouth_opening.fan_split(results)
+
+
+def test_changes_are_taken_within_each_model_s_recording():
+    """Model a follows the truth exactly but with a different offset in each of two recordings; model b
+    predicts a constant: a's changes, centred on its own mean per recording, give r = gain = 1, whatever b
+    predicts for the same recordings."""
+    change = np.sin(np.linspace(0, 4 * np.pi, 30)) * 0.05
+    rows = [
+        pd.DataFrame(
+            {
+                "model": model,
+                "recording": recording,
+                "task": "SPREAD",
+                "width true": 0.7 + change,
+                "width predicted": 0.7 + change + offset if model == "a" else np.full(30, 0.7),
+                "opening true": 0.01 + change,
+                "opening predicted": 0.01 + change + offset if model == "a" else np.full(30, 0.01),
+            }
+        )
+        for recording, offset in (("R1", 0.0), ("R2", 0.3))
+        for model in ("a", "b")
+    ]
+    fits = mouth_opening.change_fits(pd.concat(rows, ignore_index=True), ["model", "task"]).set_index(
+        ["model", "measure"]
+    )
+    assert fits.loc[("a", "width"), "r"] == pytest.approx(1.0) and fits.loc[("a", "width"), "gain"] == 1.0
+    assert fits.loc[("b", "opening"), "gain"] == 0.0
+
+
+def test_annotated_fits_measure_each_set_within_its_recordings():
+    """Two recordings per set with different mean widths: each set's gain and r are those of the changes
+    within recordings (the offsets between recordings do not enter), the corner error its mean."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for set_, gain in (("train", 0.9), ("test", 0.3)):
+        for k, offset in enumerate((0.0, 0.2)):
+            change = rng.normal(0, 0.05, 12)
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "model": "finetuned",
+                        "recording": f"{set_}{k}",
+                        "set": set_,
+                        "task": "SPREAD",
+                        "corner error (%)": 2.0 if set_ == "train" else 4.0,
+                        "eye-corner distance (heatmap px)": 10.0,
+                        "width true": 0.7 + offset + change,
+                        "width predicted": 0.6 + gain * change,  # the offset between recordings is not followed
+                        "opening true": 0.01 + change**2,
+                        "opening predicted": 0.02 + 0 * change,
+                    }
+                )
+            )
+    fits = mouth_opening.annotated_fits(pd.concat(rows, ignore_index=True)).set_index(["set", "measure"])
+    assert fits.loc[("train", "width"), "gain"] == pytest.approx(0.9, abs=0.005)
+    assert fits.loc[("test", "width"), "gain"] == pytest.approx(0.3, abs=0.005)
+    assert fits.loc[("train", "width"), "r"] == pytest.approx(1.0, abs=0.005)
+    assert fits.loc[("train", "opening"), "gain"] == 0.0 and np.isnan(fits.loc[("train", "opening"), "r"])
+    assert (fits["images"] == 24).all()
+    assert fits.loc[("test", "width"), "corner error (%)"] == 4.0
+    within = np.concatenate([r["width true"] - r["width true"].mean() for r in rows if r["set"].iloc[0] == "test"])
+    assert fits.loc[("test", "width"), "true SD (heatmap px)"] == pytest.approx(10 * within.std(), abs=0.005)
+
+
+def test_annotated_frames_are_predicted_as_landmark_accuracy_predicts(tiny):
+    """On the tiny run: every detected annotated image of both sets, and on the test set the same NRMSE per
+    image and model as the workflow's ``landmark_accuracy`` (its detector, crop refinement, decoder, flip)."""
+    weights = mouth_opening.study_weights(tiny)
+    table = mouth_opening.annotated(tiny, weights)
+    split = pd.read_csv(tiny / "results" / "fan" / "split.tsv", sep="\t")
+    assert set(table["set"]) == {"train", "test"}
+    per_image = pd.read_csv(tiny / "results" / "landmarks" / "per_image.tsv", sep="\t")
+    per_image = per_image[per_image["detected"]]
+    test = table[table["set"] == "test"].merge(per_image, on=["image", "model"], suffixes=("", " workflow"))
+    assert len(test) == len(per_image) == (table["set"] == "test").sum() > 0
+    np.testing.assert_allclose(test["nrmse"], test["nrmse workflow"], rtol=1e-9)
+    train = set(split.loc[split["set"] == "train", "participant_id"])
+    owners = table.loc[table["set"] == "train", "image"].str.split("_").str[0]
+    assert set(owners) == train
+    assert set(table["task"]) <= {"BBP", "OPEN", "SPREAD", "REST"} and table["corner error (%)"].gt(0).all()
+    # the eye-corner distance in heatmap pixels: the model's heatmap side over the crop's 200 x scale pixels
+    row = table.iloc[0]
+    pts = annotation_points(tiny, row["image"])
+    eyes = np.linalg.norm(pts[lm.OUTER_EYE_L] - pts[lm.OUTER_EYE_R])
+    width, height = pts.max(axis=0) - pts.min(axis=0)
+    size = mouth_opening.load_fan(weights[row["model"]]).config.heatmap_size
+    assert row["eye-corner distance (heatmap px)"] == pytest.approx(eyes * size / (200 * (width + height) / 195))
+
+
+def annotation_points(workdir, image: str) -> np.ndarray:
+    """The annotated landmarks ``(68, 2)`` of ``image`` (``recording:frame``) in a run's annotations."""
+    recording, frame = image.rsplit(":", 1)
+    ann = pd.read_parquet(workdir / "results" / "inputs" / "annotations.parquet")
+    row = ann[(ann["recording_id"] == recording) & (ann["frame"] == int(frame))].iloc[0]
+    xs, ys = ([row[f"{c}{i}"] for i in range(lm.N_LANDMARKS)] for c in "xy")
+    return np.stack([xs, ys], axis=1).astype(float)
+
+
 def test_a_track_unlike_its_truth_and_missing_tracks_are_named(tmp_path):
     results, _, _ = _workdir(tmp_path, gain=1.0, offset=0.0)
     short = track_table(np.arange(5), np.arange(5) * 200.0, np.stack([_face(0.1)] * 5))

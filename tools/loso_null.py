@@ -24,11 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
-from snakemake.utils import validate
 
 from neuroface.classification.forest import classify
 from neuroface.classification.roc import auc
+from neuroface.io import read_config
 
 
 def null_aucs(
@@ -79,9 +78,7 @@ def main() -> None:
     config_path = args.workdir / "config.yaml"
     if not config_path.is_file():
         parser.error(f"{config_path}: no config.yaml in the work directory")
-    cfg = yaml.safe_load(config_path.read_text())
-    # as the workflow reads it: checked against the schema, which fills in the settings the file leaves out
-    validate(cfg, str(Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"))
+    cfg = read_config(config_path)  # as the workflow reads it: the schema's defaults fill in what it leaves out
     runs = cfg["classification"]["runs"]
     if args.run not in runs:
         parser.error(f"{config_path}: classification.runs has no {args.run!r} (it has {', '.join(runs)})")

@@ -1,7 +1,7 @@
 """How far the models' landmarks follow the mouth as it opens and widens, on a work directory of the synthetic
 cohort.
 
-    PYTHONPATH=src python tools/mouth_opening.py WORKDIR [--models pretrained finetuned]
+    PYTHONPATH=src python tools/mouth_opening.py WORKDIR [--models pretrained finetuned] [--by-split]
 
 Opening = distance between the inner-lip midpoints 62 and 66, width = distance between the mouth corners 48
 and 54, both in units of the true outer eye-corner distance (36-45), the normaliser of NRMSE. Two views:
@@ -13,6 +13,14 @@ and 54, both in units of the true outer eye-corner distance (36-45), the normali
   each recording (its mean removed: the ranges and speeds the features measure) with the true change, and
   its gain (least-squares slope of predicted on true: 1 = the landmarks move as the mouth does, 0 = they stay
   put); and per model and true-opening bin the mean true and predicted opening and the mouth error.
+
+``--by-split`` fits r and gain separately for the participants whose annotated frames fine-tuned the model
+(``train`` in ``results/fan/split.tsv``) and the others (``test``), and adds a third view: the study's two
+models on every annotated frame, the fine-tuning images themselves included (predicted as
+``landmark_accuracy`` predicts), with r and gain of the predicted opening and width against the annotated ones
+within recordings, and the mouth-corner error, per set and task. Landmarks that follow a movement on the
+training images but not on the others point to too few training faces; landmarks that follow it on neither,
+to what the model can learn.
 """
 
 from __future__ import annotations
@@ -24,7 +32,12 @@ import numpy as np
 import pandas as pd
 
 from neuroface import landmarks as lm
-from neuroface.fan import accuracy
+from neuroface.fan import accuracy, heatmaps
+from neuroface.fan.detection import make_detector
+from neuroface.fan.pipeline import detected_images
+from neuroface.fan.predict import LandmarkPredictor
+from neuroface.fan.weights import load_fan
+from neuroface.io import read_config
 from neuroface.tracks import points, read_recordings
 
 BINS = [-np.inf, 0.05, 0.15, 0.3, np.inf]
@@ -66,12 +79,16 @@ def test_images(results: Path) -> pd.DataFrame:
     return pd.concat([counts, summary], axis=1).round(2)
 
 
-def tracked(results: Path, models: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def tracked(results: Path, models: list[str], split: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per model, task and measure: r and gain of the predicted change within recordings; per model and
-    true-opening bin: means."""
+    true-opening bin: means. With ``split`` (participant -> set, e.g. :func:`fan_split`), r and gain per
+    model, set and task; a tracked participant the split does not name stops the tool."""
     rows = []
     for model in models:
         for path in sorted((results / "tracks" / model).glob("*.smoothed.parquet")):
+            participant = path.name.removesuffix(".smoothed.parquet")
+            if split is not None and participant not in split:
+                raise SystemExit(f"{path}: participant {participant} is in no set of the fine-tuning split")
             for recording, track in read_recordings(path).items():
                 truth = np.load(results / "synthetic" / "truth" / f"{recording}.npz")
                 true = truth["landmarks_2d"].astype(np.float64)
@@ -84,6 +101,7 @@ def tracked(results: Path, models: list[str]) -> tuple[pd.DataFrame, pd.DataFram
                 table = pd.DataFrame(
                     {
                         "model": model,
+                        **({"set": split[participant]} if split is not None else {}),
                         "task": str(truth["task"]),
                         "true": distance(true, scale),
                         "predicted": distance(pred, scale),
@@ -95,22 +113,12 @@ def tracked(results: Path, models: list[str]) -> tuple[pd.DataFrame, pd.DataFram
                         },
                     }
                 )[ok]
-                for m in MEASURES:  # changes within the recording
-                    for w in ("true", "predicted"):
-                        table[f"{m} {w}"] -= table[f"{m} {w}"].mean()
+                table.insert(0, "recording", recording)
                 rows.append(table)
     if not rows:
         raise SystemExit(f"{results / 'tracks'}: no smoothed tracks of {', '.join(models)}")
     frames = pd.concat(rows, ignore_index=True)
-    fits = []
-    for (model, task), g in frames.groupby(["model", "task"], sort=False):
-        for m in MEASURES:
-            x, y = g[f"{m} true"].to_numpy(), g[f"{m} predicted"].to_numpy()
-            moves = x.std() > 0  # a measure the truth never changes has no gain
-            gain = np.polyfit(x, y, 1)[0] if moves else np.nan
-            r = np.corrcoef(x, y)[0, 1] if moves and y.std() > 0 else np.nan  # nan: never moves
-            fits.append((model, task, m, len(g), r, gain))
-    fits = pd.DataFrame(fits, columns=["model", "task", "measure", "frames", "r", "gain"]).round(2)
+    fits = change_fits(frames, ["model", "set", "task"] if split is not None else ["model", "task"])
     frames["true opening bin"] = pd.cut(frames["true"], BINS)
     bins = (
         frames.groupby(["model", "true opening bin"], observed=True)
@@ -126,6 +134,122 @@ def tracked(results: Path, models: list[str]) -> tuple[pd.DataFrame, pd.DataFram
     return fits, bins
 
 
+def change_fits(frames: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per group of ``keys`` and measure: the number of rows (``frames``), Pearson r and gain (least-squares
+    slope) of the predicted change on the true change within each recording (columns ``model`` and
+    ``recording``; each model's mean over a recording removed from ``<measure> true`` and
+    ``<measure> predicted``)."""
+    centred = frames.copy()
+    for m in MEASURES:
+        for w in ("true", "predicted"):
+            column = f"{m} {w}"
+            centred[column] -= centred.groupby(["model", "recording"])[column].transform("mean")
+    fits = []
+    for key, g in centred.groupby(keys, sort=False):
+        for m in MEASURES:
+            x, y = g[f"{m} true"].to_numpy(), g[f"{m} predicted"].to_numpy()
+            moves = x.std() > 0  # a measure the truth never changes has no gain
+            gain = np.polyfit(x, y, 1)[0] if moves else np.nan
+            r = np.corrcoef(x, y)[0, 1] if moves and y.std() > 0 else np.nan  # nan: never moves
+            fits.append((*key, m, len(g), r, gain))
+    return pd.DataFrame(fits, columns=[*keys, "measure", "frames", "r", "gain"]).round(2)
+
+
+def annotated(workdir: Path, weights: dict[str, Path]) -> pd.DataFrame:
+    """Per model and annotated frame of every participant of the fine-tuning split, training set included:
+    NRMSE (%), mouth-corner error (48 and 54, % of the eye-corner distance), the opening and width
+    (eye-corner distances) of the annotation and of the prediction, and the eye-corner distance in the
+    model's heatmap pixels (crop from the annotated landmarks' box). Predicted as ``landmark_accuracy``
+    predicts: the run's face detector and crop refinement, decoder and flip, on the CPU (fp32)."""
+    config = read_config(workdir / "config.yaml")
+    results = workdir / "results"
+    detector = make_detector({k: config["tracking"][k] for k in ("detector", "sfd")}, "cpu")
+    images = detected_images(
+        pd.read_parquet(results / "inputs" / "annotations.parquet"),
+        results / "fan" / "frames",
+        pd.read_csv(results / "fan" / "split.tsv", sep="\t", dtype={"participant_id": str}),
+        detector,
+        ("train", "test"),
+    )
+    found = np.flatnonzero(images.found)
+    truth = images.truth[found]
+    scale = accuracy.intercanthal(truth)
+    recordings = [images.keys[i].rsplit(":", 1)[0] for i in found]
+    tasks = {r: str(np.load(results / "synthetic" / "truth" / f"{r}.npz")["task"]) for r in set(recordings)}
+    crops, boxes = [images.images[i] for i in found], np.stack([images.boxes[i] for i in found])
+    corners = [lm.MOUTH_CORNER_R, lm.MOUTH_CORNER_L]
+    # the crop the refined pass takes, from the annotated landmarks' box: 200 x its scale image pixels
+    crop_pixels = heatmaps.SCALE_TO_PIXELS * heatmaps.center_scale(np.stack([lm.landmark_box(t) for t in truth]))[1]
+    tables = []
+    for model, path in weights.items():
+        fan = load_fan(path)
+        predictor = LandmarkPredictor(fan, flip=config["fan"]["flip"], decoder=config["fan"]["decoder"])
+        pred, _ = predictor.predict_refined(crops, boxes)
+        corner_error = accuracy.point_errors(pred[:, corners], truth[:, corners]).mean(axis=1) / scale
+        tables.append(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "image": [images.keys[i] for i in found],
+                    "recording": recordings,
+                    "set": [images.set_of[images.owners[i]] for i in found],
+                    "task": [tasks[r] for r in recordings],
+                    "nrmse": accuracy.nrmse(pred, truth, config["accuracy"]["canthi"]),
+                    "corner error (%)": 100 * corner_error,
+                    "eye-corner distance (heatmap px)": scale * fan.config.heatmap_size / crop_pixels,
+                    **{
+                        f"{m} {w}": distance(x, scale, m)
+                        for m in MEASURES
+                        for w, x in (("true", truth), ("predicted", pred))
+                    },
+                }
+            )
+        )
+    return pd.concat(tables, ignore_index=True)
+
+
+def annotated_fits(table: pd.DataFrame) -> pd.DataFrame:
+    """Per model, set and task of :func:`annotated`'s table: images, mean corner error and, per measure, r and
+    gain of the predicted change within recordings (:func:`change_fits`) and the standard deviation of the
+    true change within recordings in the model's heatmap pixels."""
+    keys = ["model", "set", "task"]
+    fits = change_fits(table, keys).rename(columns={"frames": "images"})
+    corner = table.groupby(keys)["corner error (%)"].mean().round(2)
+    sizes = []  # how far the true measure moves within recordings, in the model's heatmap pixels
+    for m in MEASURES:
+        column = f"{m} true"
+        change = (table[column] - table.groupby(["model", "recording"])[column].transform("mean")) * table[
+            "eye-corner distance (heatmap px)"
+        ]
+        sizes.append(change.groupby([table[k] for k in keys]).std(ddof=0).rename(m))
+    sizes = pd.concat(sizes, axis=1).stack().rename("true SD (heatmap px)").round(2)
+    sizes.index = sizes.index.set_names([*keys, "measure"])
+    return fits.join(corner, on=keys).join(sizes, on=[*keys, "measure"])
+
+
+def study_weights(workdir: Path) -> dict[str, Path]:
+    """The run's pre-trained and fine-tuned weights: ``results/fan/pretrained.pth`` where the run pre-trained
+    it, else the config's ``fan.pretrained.path`` (relative to the work directory)."""
+    results = workdir / "results" / "fan"
+    pretrained = results / "pretrained.pth"
+    if not pretrained.exists():
+        path = read_config(workdir / "config.yaml")["fan"]["pretrained"]["path"]
+        pretrained = workdir / path if path else pretrained
+    for path in (pretrained, results / "finetuned.pth"):
+        if not path.is_file():
+            raise SystemExit(f"{path} is missing: --by-split needs the run's pre-trained and fine-tuned weights")
+    return {"pretrained": pretrained, "finetuned": results / "finetuned.pth"}
+
+
+def fan_split(results: Path) -> dict[str, str]:
+    """Participant -> ``train`` or ``test``, from the fine-tuning split ``results/fan/split.tsv``."""
+    path = results / "fan" / "split.tsv"
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: --by-split needs the run's fine-tuning split")
+    table = pd.read_csv(path, sep="\t", dtype=str)
+    return dict(zip(table["participant_id"], table["set"], strict=True))
+
+
 def markdown(table: pd.DataFrame) -> str:
     """``table`` (its index as the first columns) as a Markdown table."""
     flat = table.reset_index()
@@ -138,6 +262,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workdir", type=Path)
     parser.add_argument("--models", nargs="+", default=["pretrained", "finetuned"])
+    parser.add_argument("--by-split", action="store_true", help="r and gain per fine-tuning set (train / test)")
     args = parser.parse_args()
     results = args.workdir / "results"
     for needed in ("landmarks/per_image.tsv", "inputs/annotations.parquet", "synthetic/truth"):
@@ -145,11 +270,16 @@ def main() -> None:
             parser.error(f"{results / needed} is missing: WORKDIR must hold a finished run of the synthetic cohort")
     print("Annotated test images, by annotated opening (eye-corner distances); mean NRMSE and mouth error (%):")
     print(markdown(test_images(results)))
-    fits, bins = tracked(results, args.models)
+    fits, bins = tracked(results, args.models, fan_split(results) if args.by_split else None)
     print("\nTracked recordings: predicted vs true change within recordings (r, gain = slope):")
     print(markdown(fits.set_index("model")))
     print("\nTracked recordings, by true opening:")
     print(markdown(bins))
+    if args.by_split:
+        weights = study_weights(args.workdir)
+        table = annotated(args.workdir, {m: weights[m] for m in args.models if m in weights})
+        print("\nAnnotated frames of both sets: predicted vs annotated change within recordings; corner error (%):")
+        print(markdown(annotated_fits(table).set_index("model")))
 
 
 if __name__ == "__main__":

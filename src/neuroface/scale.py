@@ -31,6 +31,7 @@ import yaml
 from scipy import stats
 
 from neuroface.features.exclusions import CLASSIFICATION_TASKS, classification_mask
+from neuroface.io import read_config
 from neuroface.synthetic import motion
 from neuroface.synthetic.cohort import plan_cohort, scale_from_config
 from neuroface.synthetic.generate import DROP_PROBABILITY
@@ -360,8 +361,6 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m neuroface.scale [config.yaml] [--cores N]``: the pre-flight estimate, without a run."""
     import argparse
 
-    from snakemake.utils import validate
-
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("config", nargs="?", default="config.yaml")
     parser.add_argument("--cores", type=int, default=2)
@@ -370,8 +369,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not Path(args.config).is_file():
         parser.error(f"{args.config}: no such config file")
-    config = yaml.safe_load(Path(args.config).read_text())
-    validate(config, str(Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"))
+    config = read_config(args.config)
     print(preflight(config, args.cores, args.benchmarks, args.calibration))
 
 
