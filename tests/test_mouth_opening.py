@@ -66,6 +66,11 @@ def test_gain_r_and_bins_of_the_tracked_openings_match_their_closed_forms(tmp_pa
     assert fits.loc[("follows", "opening"), "r"] == pytest.approx(1.0, abs=0.005)
     assert fits.loc[("follows", "width"), "gain"] == pytest.approx(0.25, abs=0.005)
     assert fits.loc[("follows", "width"), "r"] == pytest.approx(1.0, abs=0.005)
+    # the true width's change against the true opening's (both centred on the recording)
+    assert fits.loc[("follows", "width"), "true r with opening"] == pytest.approx(
+        np.corrcoef(true_width, true_open)[0, 1], abs=0.005
+    )
+    assert fits.loc[("follows", "opening"), "true r with opening"] == 1.0
     assert fits.loc[("shut", "opening"), "gain"] == pytest.approx(0.0, abs=0.005)
     assert np.isnan(fits.loc[("shut", "opening"), "r"])  # landmarks that never move have no correlation
     assert (fits["frames"] == 60).all() and set(fits["task"]) == {"OPEN"}

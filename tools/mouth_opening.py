@@ -138,7 +138,8 @@ def change_fits(frames: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per group of ``keys`` and measure: the number of rows (``frames``), Pearson r and gain (least-squares
     slope) of the predicted change on the true change within each recording (columns ``model`` and
     ``recording``; each model's mean over a recording removed from ``<measure> true`` and
-    ``<measure> predicted``)."""
+    ``<measure> predicted``), and the r of the true change with the true opening's: near +-1, a model can
+    follow the measure through the opening; near 0, only by seeing it."""
     centred = frames.copy()
     for m in MEASURES:
         for w in ("true", "predicted"):
@@ -146,13 +147,16 @@ def change_fits(frames: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
             centred[column] -= centred.groupby(["model", "recording"])[column].transform("mean")
     fits = []
     for key, g in centred.groupby(keys, sort=False):
+        opening = g["opening true"].to_numpy()
         for m in MEASURES:
             x, y = g[f"{m} true"].to_numpy(), g[f"{m} predicted"].to_numpy()
             moves = x.std() > 0  # a measure the truth never changes has no gain
             gain = np.polyfit(x, y, 1)[0] if moves else np.nan
             r = np.corrcoef(x, y)[0, 1] if moves and y.std() > 0 else np.nan  # nan: never moves
-            fits.append((*key, m, len(g), r, gain))
-    return pd.DataFrame(fits, columns=[*keys, "measure", "frames", "r", "gain"]).round(2)
+            with_opening = np.corrcoef(x, opening)[0, 1] if moves and opening.std() > 0 else np.nan
+            fits.append((*key, m, len(g), r, gain, with_opening))
+    columns = [*keys, "measure", "frames", "r", "gain", "true r with opening"]
+    return pd.DataFrame(fits, columns=columns).round(2)
 
 
 def annotated(workdir: Path, weights: dict[str, Path]) -> pd.DataFrame:
