@@ -27,7 +27,7 @@ import pandas as pd
 
 from neuroface.classification.forest import classify
 from neuroface.classification.roc import auc
-from neuroface.io import read_config
+from neuroface.config import read_config
 
 
 def null_aucs(

@@ -32,12 +32,12 @@ import numpy as np
 import pandas as pd
 
 from neuroface import landmarks as lm
+from neuroface.config import read_config
 from neuroface.fan import accuracy, heatmaps
 from neuroface.fan.detection import make_detector
 from neuroface.fan.pipeline import detected_images
 from neuroface.fan.predict import LandmarkPredictor
 from neuroface.fan.weights import load_fan
-from neuroface.io import read_config
 from neuroface.tracks import points, read_recordings
 
 BINS = [-np.inf, 0.05, 0.15, 0.3, np.inf]

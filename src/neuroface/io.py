@@ -1,4 +1,4 @@
-"""Atomic file output, rule logging and the workflow's config as its rules read it.
+"""Atomic file output and rule logging.
 
 Every output is written to a temporary name beside its target and renamed into place only when
 complete, so an interrupted job never leaves a half-written file that looks finished.
@@ -18,22 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
-
-#: The workflow's config schema, whose defaults fill in what a ``config.yaml`` leaves out.
-CONFIG_SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-
-
-def read_config(path: str | Path) -> dict:
-    """A ``config.yaml`` as the workflow reads it: checked against :data:`CONFIG_SCHEMA`, whose defaults
-    fill in the settings the file leaves out (``snakemake.utils.validate``, as Snakemake's ``validate``
-    directive does). Raises ``FileNotFoundError`` for a missing file, Snakemake's ``WorkflowError`` for an
-    invalid config."""
-    import yaml  # imported here: every job imports this module, few read a config
-    from snakemake.utils import validate  # Snakemake is heavy to import; only tools call this
-
-    config = yaml.safe_load(Path(path).read_text()) or {}
-    validate(config, str(CONFIG_SCHEMA))
-    return config
 
 
 def _umask() -> int:

@@ -30,8 +30,8 @@ import pandas as pd
 import yaml
 from scipy import stats
 
+from neuroface.config import read_config
 from neuroface.features.exclusions import CLASSIFICATION_TASKS, classification_mask
-from neuroface.io import read_config
 from neuroface.synthetic import motion
 from neuroface.synthetic.cohort import plan_cohort, scale_from_config
 from neuroface.synthetic.generate import DROP_PROBABILITY
