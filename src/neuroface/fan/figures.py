@@ -91,8 +91,7 @@ def ablation_figure(table: pd.DataFrame) -> plt.Figure:
     ax.set_xlabel("fine-tuning frames from (equal image counts)")
     ax.set_ylabel("NRMSE (%)")
     ax.set_title("A) which groups' faces", loc="left")
-    ax.grid(alpha=0.3, lw=0.5)
-    ax.legend(fontsize=6, frameon=False)
+    ax.grid(alpha=0.3, lw=0.5)  # no legend of its own: B's names the same colours, and A has no room for one
     ax2.set_xscale("log", base=2)
     points = sorted(curve["model"].str.removeprefix("n-").astype(int).unique())
     ax2.set_xticks(points, [str(m) for m in points])
