@@ -134,6 +134,12 @@ def tracked(results: Path, models: list[str], split: dict[str, str] | None = Non
     return fits, bins
 
 
+def within_recordings(frames: pd.DataFrame, column: str) -> pd.Series:
+    """``column`` less its mean over each model's rows of each recording (columns ``model``, ``recording``):
+    the changes within a recording."""
+    return frames[column] - frames.groupby(["model", "recording"])[column].transform("mean")
+
+
 def change_fits(frames: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per group of ``keys`` and measure: the number of rows (``frames``), Pearson r and gain (least-squares
     slope) of the predicted change on the true change within each recording (columns ``model`` and
@@ -143,8 +149,7 @@ def change_fits(frames: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     centred = frames.copy()
     for m in MEASURES:
         for w in ("true", "predicted"):
-            column = f"{m} {w}"
-            centred[column] -= centred.groupby(["model", "recording"])[column].transform("mean")
+            centred[f"{m} {w}"] = within_recordings(frames, f"{m} {w}")
     fits = []
     for key, g in centred.groupby(keys, sort=False):
         opening = g["opening true"].to_numpy()
@@ -221,10 +226,7 @@ def annotated_fits(table: pd.DataFrame) -> pd.DataFrame:
     corner = table.groupby(keys)["corner error (%)"].mean().round(2)
     sizes = []  # how far the true measure moves within recordings, in the model's heatmap pixels
     for m in MEASURES:
-        column = f"{m} true"
-        change = (table[column] - table.groupby(["model", "recording"])[column].transform("mean")) * table[
-            "eye-corner distance (heatmap px)"
-        ]
+        change = within_recordings(table, f"{m} true") * table["eye-corner distance (heatmap px)"]
         sizes.append(change.groupby([table[k] for k in keys]).std(ddof=0).rename(m))
     sizes = pd.concat(sizes, axis=1).stack().rename("true SD (heatmap px)").round(2)
     sizes.index = sizes.index.set_names([*keys, "measure"])
