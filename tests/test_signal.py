@@ -84,6 +84,10 @@ def test_demo_frame_rates_come_from_the_ladder_and_one_fps_overrides_them():
     demo = plan_cohort({"preset": "demo", "seed": 1}).scale
     assert demo.fps_of("BBP") == 20.0 and demo.fps_of("OPEN") == demo.fps_of("SPREAD") == 5.0
     assert plan_cohort({"preset": "demo", "seed": 1, "fps": 2}).scale.fps_of("BBP") == 2.0
+    doubled = plan_cohort({"preset": "demo", "seed": 1, "task_fps": {"BBP": 40, "OPEN": 10}}).scale
+    assert (doubled.fps_of("BBP"), doubled.fps_of("OPEN"), doubled.fps_of("SPREAD")) == (40.0, 10.0, 5.0)
+    one_then_bbp = plan_cohort({"preset": "demo", "seed": 1, "fps": 2, "task_fps": {"BBP": 8}}).scale
+    assert (one_then_bbp.fps_of("BBP"), one_then_bbp.fps_of("REST")) == (8.0, 2.0)
 
 
 @pytest.fixture(scope="module")

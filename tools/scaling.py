@@ -5,7 +5,8 @@ Snakemake's ``benchmarks/*.tsv``), then the ``paper`` preset's projected CPU tim
     PYTHONPATH=src python tools/scaling.py [--base tests/configs/tiny.yaml] [--fps 2] [--factors 1 2 4]
         [--cores 2] [--workdir /tmp/neuroface-scaling] [--calibration resources/scale/calibration.yaml]
 
-The frames scale through ``synthetic.fps`` (one rate for every task) and ``annotations_per_participant``
+The frames scale through the frame rates (``--fps``: one rate for every task at 1x; without it, each task's
+rate of the base's preset and overrides, ``synthetic.fps`` and ``task_fps``) and ``annotations_per_participant``
 (fine-tuning's images): the same participants, recordings and jobs, factor x the frames in each, so a
 stage's CPU time against its units of work gives a per-unit cost (slope) and a per-job cost (intercept),
 fitted over every job of the three runs (least squares). Each run is the default ``config.yaml`` (its FAN,
@@ -48,15 +49,31 @@ RECORD = "scaling.json"  # a finished run's times, load and disk, in its work di
 sys.path.insert(0, str(REPO / "src"))
 
 from neuroface import scale  # noqa: E402
+from neuroface.synthetic.cohort import SIMULATED_TASKS  # noqa: E402
 
 
-def run_config(base: Path, fps: float, factor: float) -> dict:
-    """The default config on the base's cohort at ``fps``, with ``factor`` x its annotated frames, bags not kept."""
+def rates(config: dict) -> str:
+    """A run's frame rates: ``5`` or ``5, BBP 20``."""
+    synthetic = config["synthetic"]
+    extra = "".join(f", {task} {fps:g}" for task, fps in (synthetic.get("task_fps") or {}).items())
+    return f"{synthetic['fps']:g}{extra}"
+
+
+def run_config(base: Path, fps: float | None, factor: float) -> dict:
+    """The default config on the base's cohort, ``factor`` x its frame rates (``fps`` x factor for every task if
+    given) and annotated frames, bags not kept."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     cohort = yaml.safe_load(base.read_text())
-    annotated = scale.scale_from_config(cohort["synthetic"]).annotations_per_participant
+    base_scale = scale.scale_from_config({**config["synthetic"], **cohort["synthetic"]})
     config["synthetic"].update(cohort["synthetic"])
-    config["synthetic"].update(fps=fps, annotations_per_participant=round(annotated * factor), keep_bags=False)
+    if fps is None:
+        task_rates = {task: base_scale.fps_of(task) * factor for task in SIMULATED_TASKS}
+        rate = task_rates.pop("REST")  # every task's rate: REST's as fps, the others over it
+        fps, task_fps = rate, {task: r for task, r in task_rates.items() if r != rate} or None
+    else:
+        fps, task_fps = fps * factor, None
+    annotated = round(base_scale.annotations_per_participant * factor)
+    config["synthetic"].update(fps=fps, task_fps=task_fps, annotations_per_participant=annotated, keep_bags=False)
     config["fan"]["train_participants_per_group"] = cohort["fan"]["train_participants_per_group"]
     return config
 
@@ -186,7 +203,9 @@ def gb(n: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", type=Path, default=REPO / "tests" / "configs" / "tiny.yaml")
-    parser.add_argument("--fps", type=float, default=2.0, help="the base's frame rate (1x)")
+    parser.add_argument(
+        "--fps", type=float, help="one frame rate for every task at 1x (default: the base's own rates per task)"
+    )
     parser.add_argument("--factors", type=float, nargs="+", default=[1, 2, 4])
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/neuroface-scaling"))
@@ -203,15 +222,13 @@ def main() -> None:
 
     runs, jobs = [], []
     for factor in args.factors:
-        config = run_config(args.base, args.fps * factor, factor)
+        config = run_config(args.base, args.fps, factor)
         workdir = args.workdir / f"x{factor:g}"
         if args.reuse and (workdir / RECORD).exists():
-            print(f"# {factor:g}x (fps {args.fps * factor:g}): the run finished in {workdir}", flush=True)
+            print(f"# {factor:g}x (fps {rates(config)}): the run finished in {workdir}", flush=True)
             result = json.loads((workdir / RECORD).read_text())
         else:
-            print(
-                f"# running {factor:g}x (fps {args.fps * factor:g}) in {workdir}, load {loadavg():.1f} ...", flush=True
-            )
+            print(f"# running {factor:g}x (fps {rates(config)}) in {workdir}, load {loadavg():.1f} ...", flush=True)
             result = run_workflow(workdir, config, args.cores)
         frames = actual_frames(workdir, config)
         job = stage_jobs(workdir, config, frames).assign(factor=factor)
@@ -234,7 +251,7 @@ def main() -> None:
         bench_cpu = jobs.loc[jobs["factor"] == run["factor"], "cpu_time"].sum()
         total = sum(run["frames"].values())
         print(
-            f"| {run['factor']:g}x | {run['config']['synthetic']['fps']:g} | {total:,} | {load.units['tracking']:,.0f} "
+            f"| {run['factor']:g}x | {rates(run['config'])} | {total:,} | {load.units['tracking']:,.0f} "
             f"| {bench_cpu:.0f} s | {run['wall_s']:.0f} s | {run['cpu_s']:.0f} s | {run['cpu_s'] / total:.2f} "
             f"| {run['load']:.1f} | {gb(run['bag_bytes'])} | {gb(run['bag_peak'])} | {run['bags_left']} "
             f"| {gb(run['results_end'])} |"
@@ -309,7 +326,7 @@ def write_calibration(path: Path, cal: scale.Calibration, runs: list[dict]) -> N
         "runs": [
             {
                 "factor": r["factor"],
-                "fps": r["config"]["synthetic"]["fps"],
+                "fps": rates(r["config"]),
                 "frames": sum(r["frames"].values()),
                 "wall_s": round(r["wall_s"], 1),
                 "cpu_s": round(r["cpu_s"], 1),

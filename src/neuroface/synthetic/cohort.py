@@ -88,13 +88,13 @@ def scale_from_config(cfg: dict[str, Any]) -> Scale:
         for k in ("fps", "repetitions", "participants", "rest_seconds", "annotations_per_participant", "generic_images")
         if cfg.get(k) is not None
     }
+    task_fps = {} if "fps" in overrides else dict(scale.task_fps)  # one frame rate for every task ...
+    task_fps.update({task: float(fps) for task, fps in (cfg.get("task_fps") or {}).items()})  # ... but these
     if "repetitions" in overrides:
         overrides["repetitions"] = {**scale.repetitions, **overrides["repetitions"]}
     if "participants" in overrides:
         overrides["participants"] = {**scale.participants, **overrides["participants"]}
-    if "fps" in overrides:  # one frame rate for every task
-        overrides["task_fps"] = {}
-    return replace(scale, **overrides)
+    return replace(scale, **overrides, task_fps=task_fps)
 
 
 def sub_seed(seed: int, *names: object) -> int:
