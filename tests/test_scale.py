@@ -122,6 +122,29 @@ def test_refit_from_a_runs_benchmarks(tmp_path: Path):
     assert "refitted" in refitted.source
 
 
+def test_benchmarks_take_each_jobs_cpu_from_its_log(tmp_path: Path):
+    """A job whose log ends with its cost line counts that exact CPU time, not the benchmark's sampled one;
+    a job without one (no log, a failed job's log) keeps the benchmark's."""
+    bench = tmp_path / "benchmarks" / "tracks"
+    logs = tmp_path / "logs" / "tracks"
+    bench.mkdir(parents=True)
+    logs.mkdir(parents=True)
+    for pid in ("A001", "N001", "S001"):
+        (bench / f"{pid}.tsv").write_text("s\tcpu_time\n20.5\t12.0\n")
+    (logs / "A001.log").write_text(
+        "12:00 INFO job cost: 9.00 CPU-s (8.00 user + 1.00 system), peak 10 MB resident\n"
+        "12:01 INFO job cost: 13.25 CPU-s (12.00 user + 1.25 system), peak 300 MB resident\n"
+    )
+    (logs / "N001.log").write_text("12:00 INFO tracked 40 frames\nTraceback (most recent call last):\n")
+    table = scale.read_benchmarks(tmp_path / "benchmarks", scale.STAGE_BY_NAME["tracking"])
+    assert table.to_dict("list") == {
+        "stem": ["A001", "N001", "S001"],
+        "s": [20.5] * 3,
+        "cpu_time": [13.25, 12.0, 12.0],
+        "exact": [True, False, False],
+    }
+
+
 _RULE_OUTPUTS = """
 import json, sys
 from pathlib import Path

@@ -17,7 +17,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-COST = re.compile(r"job cost: ([\d.]+) CPU-s \(([\d.]+) user \+ ([\d.]+) system\), peak (\d+) MB resident")
+from neuroface.scale import JOB_COST
+
 RULE = re.compile(r"^(?:local)?rule (\w+):$")
 LOG = re.compile(r"^\s+log: (.+)$")
 
@@ -41,7 +42,7 @@ def job_costs(workdir: Path) -> dict[str, list[tuple[float, float]]]:
     owner = rule_of_log(workdir)
     costs: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for log in sorted((workdir / "logs").rglob("*.log")):
-        found = COST.findall(log.read_text(errors="replace"))
+        found = JOB_COST.findall(log.read_text(errors="replace"))
         if found:
             cpu, _, _, peak = found[-1]
             costs[owner.get(str(log.relative_to(workdir)), f"? {log.parent.relative_to(workdir)}")].append(

@@ -16,10 +16,12 @@ bags not kept (``synthetic.keep_bags: false``, the switch measured too).
 ``--calibration`` writes the fitted costs as the file the workflow's pre-flight estimate reads.
 
 Times: wall from this process; CPU = user + system of Snakemake and every job (``getrusage`` of the
-children), exact; per stage, Snakemake's benchmark ``cpu_time`` (sampled each second for 30 s, then every
-30 s: low by what a job spends after its last sample). The rest of the CPU (Snakemake itself, the rules
-without a benchmark, what the sampling missed) is fitted over the runs as a fixed part (per participant in
-the calibration) plus a part per frame, so the calibration reproduces each run's exact CPU total. Disk:
+children), exact; per stage, each job's own CPU time from the last line of its log (``getrusage``, exact;
+``neuroface.scale.read_benchmarks``), or for a job without that line Snakemake's benchmark ``cpu_time``
+(sampled each second for 30 s, then every 30 s: low by what a job spends after its last sample; the stage
+table counts such jobs). The rest of the CPU (Snakemake itself, the rules outside the stages) is fitted over
+the runs as a fixed part (per participant in the calibration) plus a part per frame, so the calibration
+reproduces each run's exact CPU total. Disk:
 every bag's largest size seen (polled each second; bytes per frame and per bag fitted over the runs' totals),
 the most bag bytes present at one time, and ``results/`` at the end.
 
@@ -257,7 +259,11 @@ def main() -> None:
             f"| {gb(run['results_end'])} |"
         )
 
-    print("\nStages (benchmarks/*.tsv; units per CPU-second, and CPU-s summed over the stage's jobs):")
+    sampled = int((~jobs["exact"].astype(bool)).sum())
+    print(
+        f"\nStages (each job's CPU-s from its log; {sampled} of {len(jobs)} jobs from a benchmark's samples): units "
+        "per CPU-second, CPU-s and wall-s (benchmarks/*.tsv) summed over the stage's jobs"
+    )
     header = " | ".join(f"{f:g}x units/CPU-s | {f:g}x CPU-s | {f:g}x wall-s" for f in args.factors)
     print(f"| stage | unit | {header} | fit: CPU-s per unit | CPU-s per job |")
     print("|---|---|" + "---|" * (3 * len(args.factors)) + "---|---|")
@@ -275,7 +281,7 @@ def main() -> None:
         fitted[stage.name] = (per_unit, per_job)
         print(f"| {stage.name} | {stage.unit} | {' | '.join(cells)} | {per_unit:.4f} | {per_job:.2f} |")
 
-    # the rest of the run (unbenchmarked rules, Snakemake itself, what the samplers missed): CPU not in a stage
+    # the rest of the run (the rules outside the stages, Snakemake itself): CPU not in a stage
     # (fitted on the runs' totals: the same participants and bags in each, more frames)
     other = np.array([run["cpu_s"] - jobs.loc[jobs["factor"] == run["factor"], "cpu_time"].sum() for run in runs])
     totals = np.array([sum(run["frames"].values()) for run in runs], float)
@@ -354,8 +360,9 @@ def write_calibration(path: Path, cal: scale.Calibration, runs: list[dict]) -> N
     path.parent.mkdir(parents=True, exist_ok=True)
     header = (
         "# Per-unit costs of the workflow's stages, fitted by tools/scaling.py (see its docstring and README\n"
-        '# "Scale"); read by neuroface.scale for the pre-flight estimate. CPU seconds from Snakemake\'s benchmark\n'
-        "# cpu_time; bytes from the bags' sizes. Regenerate with the command in `source`.\n"
+        '# "Scale"); read by neuroface.scale for the pre-flight estimate. CPU seconds from each job\'s log (its own\n'
+        "# getrusage), else its benchmark's cpu_time; bytes from the bags' sizes. Regenerate with the command in\n"
+        "# `source`.\n"
     )
     path.write_text(header + yaml.safe_dump(data, sort_keys=False, width=120))
 

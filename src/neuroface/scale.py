@@ -12,7 +12,9 @@ The estimate is a pure function of the (validated) config and a calibration:
   (:func:`refit`) when a run has already done some of the work;
 * :func:`estimate` multiplies them out; :func:`format_estimate` prints it.
 
-Times are CPU seconds (Snakemake's benchmark ``cpu_time``), not wall seconds: on a shared machine
+Times are CPU seconds, not wall seconds: each job's own ``getrusage`` from the last line of its log
+(:func:`logged_cpu_s`), or where a log has none Snakemake's benchmark ``cpu_time`` (sampled each second
+for 30 s, then every 30 s, so short of what a job spends after its last sample). On a shared machine
 a job's wall time measures the other jobs as much as itself, its CPU time much less. Wall time on
 ``cores`` free cores is at least CPU time / cores.
 """
@@ -20,6 +22,7 @@ a job's wall time measures the other jobs as much as itself, its CPU time much l
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +41,10 @@ from neuroface.synthetic.generate import DROP_PROBABILITY
 
 #: The committed calibration (made by tools/scaling.py).
 CALIBRATION = Path(__file__).resolve().parents[2] / "resources" / "scale" / "calibration.yaml"
+
+#: The last line of every rule script's log (``workflow/scripts/_bootstrap.py``): the job's CPU time
+#: (its children included) and peak memory.
+JOB_COST = re.compile(r"job cost: ([\d.]+) CPU-s \(([\d.]+) user \+ ([\d.]+) system\), peak (\d+) MB resident")
 
 #: motion._schedule's draws (uniform ranges, s): lead-in + tail, and the pause between repetitions.
 MEAN_LEAD_TAIL_S = (0.4 + 1.0) / 2 * 2
@@ -216,15 +223,32 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def logged_cpu_s(log: Path) -> float | None:
+    """A job's CPU seconds from the last cost line of its log (:data:`JOB_COST`); None without one."""
+    try:
+        found = JOB_COST.findall(log.read_text(errors="replace"))
+    except FileNotFoundError:
+        return None
+    return float(found[-1][0]) if found else None
+
+
 def read_benchmarks(benchmarks: str | Path, stage: Stage) -> pd.DataFrame:
     """One row per benchmark file of ``stage``: stem (the participant or recording; the stage name
-    for a run-wide job), s and cpu_time (NA rows dropped)."""
+    for a run-wide job), s, cpu_time and exact (NA rows dropped). ``cpu_time`` is the job's own from
+    its log (``logs/`` beside ``benchmarks/``, the same path; exact: True) where the log has a cost
+    line and the benchmark one run, else the benchmark's sampled ``cpu_time``."""
+    benchmarks = Path(benchmarks)
     rows = []
-    for path in sorted(Path(benchmarks).glob(stage.benchmarks)):
+    for path in sorted(benchmarks.glob(stage.benchmarks)):
         table = pd.read_csv(path, sep="\t", na_values=["NA", "-"])
+        stem = path.stem if stage.per != "run" else stage.name
+        logged = logged_cpu_s(benchmarks.parent / "logs" / path.relative_to(benchmarks).with_suffix(".log"))
+        if len(table) == 1 and logged is not None:
+            rows.append((stem, table["s"].iloc[0], logged, True))
+            continue
         for _, row in table.iterrows():  # one row per repeat (benchmark: repeat())
-            rows.append((path.stem if stage.per != "run" else stage.name, row["s"], row["cpu_time"]))
-    frame = pd.DataFrame(rows, columns=["stem", "s", "cpu_time"])
+            rows.append((stem, row["s"], row["cpu_time"], False))
+    frame = pd.DataFrame(rows, columns=["stem", "s", "cpu_time", "exact"])
     return frame.dropna()
 
 
