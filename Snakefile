@@ -13,6 +13,9 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 
 
+cap_local_cores()
+
+
 wildcard_constraints:
     recording=one_of(RECORDING_IDS),
     participant=one_of(PARTICIPANT_IDS),

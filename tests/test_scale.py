@@ -154,19 +154,21 @@ from snakemake.settings.types import OutputSettings, ResourceSettings
 
 with SnakemakeApi(OutputSettings()) as api:
     workflow = api.workflow(
-        snakefile=Path(sys.argv[1]), workdir=Path(sys.argv[2]), resource_settings=ResourceSettings(cores=1)
+        snakefile=Path(sys.argv[1]),
+        workdir=Path(sys.argv[2]),
+        resource_settings=ResourceSettings(cores=int(sys.argv[3])),
     )._workflow
     temp = {r.name: {str(f): is_flagged(f, "temp") for f in r.output} for r in workflow.rules}
     params = [r.name for r in workflow.rules if "keep_bags" in repr(dict(r.params.items()))]
-    print(json.dumps({"temp": temp, "params": params}))
+    print(json.dumps({"temp": temp, "params": params, "cores": workflow._cores}))
 """
 
 
-def rule_outputs(workdir: Path) -> dict:
-    """As Snakemake parses the workflow in ``workdir``: temp (rule -> output pattern -> temp()) and params
-    (the rules whose params hold keep_bags)."""
+def rule_outputs(workdir: Path, cores: int = 1) -> dict:
+    """As Snakemake parses the workflow in ``workdir`` run with ``--cores``: temp (rule -> output pattern ->
+    temp()), params (the rules whose params hold keep_bags) and cores (the cores the run will use)."""
     result = subprocess.run(
-        [sys.executable, "-c", _RULE_OUTPUTS, str(REPO / "Snakefile"), str(workdir)],
+        [sys.executable, "-c", _RULE_OUTPUTS, str(REPO / "Snakefile"), str(workdir), str(cores)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -186,6 +188,23 @@ def test_keep_bags_switch_makes_the_bags_temp(tmp_path: Path, keep: bool):
     assert temp == (set() if keep else bags)  # the ground truth, tracks, ... never temp
     # no rule's params hold the switch: switching it on a finished run reruns nothing
     assert parsed["params"] == []
+
+
+@pytest.mark.parametrize("cap", [None, True, False])
+def test_local_runs_use_at_most_the_machines_cpus(tmp_path: Path, cap: bool | None):
+    """--cores beyond the CPUs this process may use is cut to them (execution.cap_cores, on by default: the
+    tiny config does not set it); off, --cores stays as given; below the CPUs it is never raised."""
+    from snakemake.utils import available_cpu_count
+
+    workdir = new_workdir(tmp_path)
+    if cap is not None:
+        config = yaml.safe_load((workdir / "config.yaml").read_text())
+        assert "execution" not in config
+        config["execution"] = {"cap_cores": cap}
+        (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    cpus = available_cpu_count()
+    assert rule_outputs(workdir, cores=cpus + 64)["cores"] == (cpus + 64 if cap is False else cpus)
+    assert rule_outputs(workdir, cores=1)["cores"] == 1
 
 
 def test_estimate_command_names_a_missing_config(tmp_path: Path, capsys):

@@ -358,6 +358,27 @@ def synthetic_bags(paths):
     return paths if config["synthetic"]["keep_bags"] else temp(paths)
 
 
+def cap_local_cores():
+    """On this machine, run at most as many cores' worth of jobs at once as it has CPUs, whatever
+    --cores says (config execution.cap_cores; local runs only, a cluster's jobs are not touched):
+    every job of this workflow is CPU-bound, so jobs beyond the CPUs only share them, and sharing
+    costs CPU time (README "What exists today": the default run with --cores 8 on 2 CPUs against
+    --cores 2). Rules' threads are capped with it (Snakemake caps them at the cores)."""
+    from snakemake.logging import logger
+    from snakemake.utils import available_cpu_count
+
+    cores = workflow._cores
+    if not (config["execution"]["cap_cores"] and workflow.local_exec and cores):
+        return
+    cpus = available_cpu_count()
+    if cores > cpus:
+        logger.info(
+            f"--cores {cores} > the {cpus} CPUs this process may use: at most {cpus} cores' worth "
+            "of jobs at once (execution.cap_cores: false keeps --cores as given)"
+        )
+        workflow.global_resources["_cores"] = cpus
+
+
 def preflight_estimate(cores):
     """Log the pre-flight estimate of disk and CPU time (neuroface.scale); an estimate that
     cannot be made is a warning, never a failed run."""
