@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, rule_script
+from neuroface.scale import JOB_COST
 
 sys.path.insert(0, str(REPO / "tools"))
 import job_costs  # noqa: E402
@@ -28,7 +29,7 @@ def _run_job(path, log, body: str, ballast_mb: int = 0) -> tuple[float, tuple[fl
     del ballast
     _, status, usage = os.wait4(process.pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, process.stderr.read().decode()
-    lines = job_costs.JOB_COST.findall(log.read_text())  # the line the tool reads
+    lines = JOB_COST.findall(log.read_text())  # the line the tool reads
     assert len(lines) == 1, log.read_text()
     return usage.ru_utime + usage.ru_stime, tuple(map(float, lines[0]))
 

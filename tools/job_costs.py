@@ -17,7 +17,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from neuroface.scale import JOB_COST
+from neuroface.scale import logged_cost
 
 RULE = re.compile(r"^(?:local)?rule (\w+):$")
 LOG = re.compile(r"^\s+log: (.+)$")
@@ -42,12 +42,9 @@ def job_costs(workdir: Path) -> dict[str, list[tuple[float, float]]]:
     owner = rule_of_log(workdir)
     costs: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for log in sorted((workdir / "logs").rglob("*.log")):
-        found = JOB_COST.findall(log.read_text(errors="replace"))
-        if found:
-            cpu, _, _, peak = found[-1]
-            costs[owner.get(str(log.relative_to(workdir)), f"? {log.parent.relative_to(workdir)}")].append(
-                (float(cpu), float(peak))
-            )
+        cost = logged_cost(log)
+        if cost is not None:
+            costs[owner.get(str(log.relative_to(workdir)), f"? {log.parent.relative_to(workdir)}")].append(cost)
     return costs
 
 

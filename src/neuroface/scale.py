@@ -223,13 +223,22 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def logged_cpu_s(log: Path) -> float | None:
-    """A job's CPU seconds from the last cost line of its log (:data:`JOB_COST`); None without one."""
+def logged_cost(log: Path) -> tuple[float, float] | None:
+    """A job's (CPU seconds, peak MB) from the last cost line of its log (:data:`JOB_COST`); None without one."""
     try:
         found = JOB_COST.findall(log.read_text(errors="replace"))
     except FileNotFoundError:
         return None
-    return float(found[-1][0]) if found else None
+    if not found:
+        return None
+    cpu, _, _, peak = found[-1]
+    return float(cpu), float(peak)
+
+
+def logged_cpu_s(log: Path) -> float | None:
+    """A job's CPU seconds from its log (:func:`logged_cost`); None without a cost line."""
+    cost = logged_cost(log)
+    return None if cost is None else cost[0]
 
 
 def read_benchmarks(benchmarks: str | Path, stage: Stage) -> pd.DataFrame:
