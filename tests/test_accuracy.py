@@ -54,6 +54,7 @@ def test_table_iii_against_scipy():
         for i in range(n):
             rows += [(f"{group}{i}", group, "pretrained", pre[i]), (f"{group}{i}", group, "finetuned", post[i])]
     per_image = pd.DataFrame(rows, columns=["image", "group", "model", "nrmse"])
+    per_image["participant_id"] = per_image["image"]  # one image per participant
     t = accuracy.table_iii(per_image)
     for group in ("HC", "PS", "ALS"):
         sub = per_image[per_image["group"] == group]
@@ -71,8 +72,82 @@ def test_table_iii_against_scipy():
         ref = stats.ttest_ind(hc, ps)
         row = t["bias"].set_index(["model", "comparison"]).loc[(model, "HC vs PS")]
         assert row["t"] == pytest.approx(ref.statistic) and row["p"] == pytest.approx(ref.pvalue)
+        assert row["difference"] == pytest.approx(ps.mean() - hc.mean())
     markdown = accuracy.table_iii_markdown(t)
     assert "| HC | 30 |" in markdown and "HC vs ALS" in markdown
+    assert "| pretrained | HC vs PS | 30 vs 25 |" in markdown
+
+
+def per_image_of_participants(rng, images_per_participant: int = 1) -> pd.DataFrame:
+    """Per-image NRMSE of participants whose images share a participant offset (between-participant SD
+    1.0 point, within 0.5), HC 6 participants with 2-7 images, PS 5, ALS 4; ``images_per_participant``
+    copies of each image (new image names, same values)."""
+    rows = []
+    for group, n, shift in (("HC", 6, 0.0), ("PS", 5, 0.8), ("ALS", 4, 0.4)):
+        for i in range(n):
+            offset = rng.normal(0, 1.0)
+            for j in range(int(rng.integers(2, 8))):
+                pre = 7.5 + shift + offset + rng.normal(0, 0.5)
+                post = pre - 2.0 + rng.normal(0, 0.3)
+                for copy in range(images_per_participant):
+                    image = f"{group}{i}:{j}:{copy}"
+                    rows += [
+                        (image, f"{group}{i}", group, "pretrained", pre),
+                        (image, f"{group}{i}", group, "finetuned", post),
+                    ]
+    return pd.DataFrame(rows, columns=["image", "participant_id", "group", "model", "nrmse"])
+
+
+def test_participant_tests_against_scipy_on_hand_computed_means():
+    per_image = per_image_of_participants(np.random.default_rng(5))
+    t = accuracy.table_iii(per_image)
+    means = {}  # (model, group) -> {participant: mean}, by a plain loop
+    for (model, group, pid), sub in per_image.groupby(["model", "group", "participant_id"]):
+        means.setdefault((model, group), {})[pid] = float(np.mean(sub["nrmse"].to_list()))
+    bias = t["bias_participants"].set_index(["model", "comparison"])
+    for model in ("pretrained", "finetuned"):
+        hc = np.array(list(means[(model, "HC")].values()))
+        for group in ("PS", "ALS"):
+            other = np.array(list(means[(model, group)].values()))
+            ref = stats.ttest_ind(hc, other, equal_var=False)
+            row = bias.loc[(model, f"HC vs {group}")]
+            assert row["t"] == pytest.approx(ref.statistic) and row["p"] == pytest.approx(ref.pvalue)
+            assert row["participants"] == f"{len(hc)} vs {len(other)}"
+            assert row["difference"] == pytest.approx(other.mean() - hc.mean())
+            assert row["smd"] == pytest.approx(accuracy.smd(hc, other))
+    paired = t["models_participants"].set_index("group")
+    for group in ("HC", "PS", "ALS"):
+        pids = sorted(means[("pretrained", group)])
+        pre = np.array([means[("pretrained", group)][p] for p in pids])
+        post = np.array([means[("finetuned", group)][p] for p in pids])
+        ref = stats.ttest_rel(pre, post)
+        assert paired.loc[group, "t"] == pytest.approx(ref.statistic)
+        assert paired.loc[group, "p"] == pytest.approx(ref.pvalue)
+        assert paired.loc[group, "difference"] == pytest.approx(np.mean(pre - post))
+    markdown = accuracy.table_iii_markdown(t)
+    assert "Over participants" in markdown and "| pretrained | HC vs ALS | 6 vs 4 |" in markdown
+
+
+def test_repeating_images_shrinks_only_the_per_image_p():
+    """Four copies of every image: the per-image bias test's p falls (pseudo-replication), the
+    per-participant test is unchanged."""
+    once = accuracy.table_iii(per_image_of_participants(np.random.default_rng(6)))
+    four = accuracy.table_iii(per_image_of_participants(np.random.default_rng(6), images_per_participant=4))
+    key = ["model", "comparison"]
+    p_once, p_four = once["bias"].set_index(key)["p"], four["bias"].set_index(key)["p"]
+    assert (p_four < p_once).all()
+    pd.testing.assert_frame_equal(once["bias_participants"], four["bias_participants"])
+    pd.testing.assert_frame_equal(once["models_participants"], four["models_participants"])
+
+
+def test_participant_tests_need_two_participants_per_group():
+    per_image = per_image_of_participants(np.random.default_rng(7))
+    single = per_image[~per_image["participant_id"].str.startswith("PS") | (per_image["participant_id"] == "PS0")]
+    t = accuracy.table_iii(single)
+    row = t["bias_participants"].set_index(["model", "comparison"]).loc[("pretrained", "HC vs PS")]
+    assert row["participants"] == "6 vs 1" and np.isnan(row["p"]) and not row["significant"]
+    assert np.isnan(t["models_participants"].set_index("group").loc["PS", "p"])
+    assert not np.isnan(t["bias_participants"].set_index(["model", "comparison"]).loc[("pretrained", "HC vs ALS"), "p"])
 
 
 def test_split_takes_the_configured_number_per_group_seeded():

@@ -68,6 +68,7 @@ def test_crossfit_table_against_a_hand_computation():
                     rows.append((f"{group}{s}{i}", group, s, model, base + shift))
                 rows.append((f"{group}{s}{i}", group, s, "finetuned_cf", base))
     per_image = pd.DataFrame(rows, columns=["image", "group", "set", "model", "nrmse"])
+    per_image["participant_id"] = per_image["image"]  # one image per participant
     tables = crossfit_table(per_image)
     paired = tables["paired"].set_index(["set", "group"])
     # the fine-tuned model is 1 point better exactly on the participants it saw: its optimism
@@ -77,7 +78,10 @@ def test_crossfit_table_against_a_hand_computation():
     summary = tables["summary"].set_index(["set", "group", "model"])
     cf = per_image[(per_image["model"] == "finetuned_cf") & (per_image["group"] == "ALS")]["nrmse"]
     assert summary.loc[("all", "ALS", "finetuned_cf"), "mean"] == pytest.approx(cf.mean())
-    assert list(tables["bias"]["comparison"]) == ["HC vs PS", "HC vs ALS"]
+    # bias over every annotated participant, for the two models that saw none of them
+    assert list(tables["bias"]["model"]) == ["pretrained"] * 2 + ["finetuned_cf"] * 2
+    assert list(tables["bias"]["comparison"]) == ["HC vs PS", "HC vs ALS"] * 2
+    assert list(tables["bias_participants"]["participants"]) == ["12 vs 12"] * 4
 
 
 # -- the tiny run ----------------------------------------------------------------------------------------------
@@ -137,7 +141,7 @@ def test_crossfit_accuracy_covers_every_annotated_participant_with_its_fold_mode
         study.sort_values(["model", "image"], ignore_index=True),
     )
     table = pd.read_csv(results / "tables" / "table3_crossfit.tsv", sep="\t")
-    assert set(table["part"]) == {"summary", "paired", "bias"}
+    assert set(table["part"]) == {"summary", "paired", "bias", "bias_participants"}
 
 
 def test_crossfit_source_reaches_the_features(tiny):

@@ -51,6 +51,7 @@ RECORD = "scaling.json"  # a finished run's times, load and disk, in its work di
 sys.path.insert(0, str(REPO / "src"))
 
 from neuroface import scale  # noqa: E402
+from neuroface.fan.accuracy import table_iii  # noqa: E402
 from neuroface.synthetic.cohort import SIMULATED_TASKS  # noqa: E402
 
 
@@ -187,6 +188,41 @@ def stage_jobs(workdir: Path, config: dict, frames: dict[str, int]) -> pd.DataFr
     return pd.concat(rows, ignore_index=True)
 
 
+def print_results(runs: list[dict], factors: list[float]) -> None:
+    """What each run found, side by side: the same participants and faces, factor x the frames and annotated
+    frames. The signal ladder's AUCs (``results/ladder/auc.tsv``) and Table III's bias tests over images and
+    over participants (``neuroface.fan.accuracy.table_iii`` on ``results/landmarks/per_image.tsv``, as rule
+    ``table_iii`` computes them)."""
+    aucs, bias = [], []
+    for run in runs:
+        results = run["workdir"] / "results"
+        auc = pd.read_csv(results / "ladder" / "auc.tsv", sep="\t")
+        aucs.append(auc.assign(factor=run["factor"]))
+        per_image = pd.read_csv(results / "landmarks" / "per_image.tsv", sep="\t")
+        tables = table_iii(per_image[per_image["detected"]])
+        for unit, part in (("images", "bias"), ("participants", "bias_participants")):
+            bias.append(tables[part].assign(factor=run["factor"], unit=unit))
+    columns = [f"{f:g}x" for f in factors]
+    auc = pd.concat(aucs).pivot_table(index=["comparison", "task", "rung", "source"], columns="factor", values="auc")
+    print("\nLadder AUCs of each run (results/ladder/auc.tsv; R0 is the same true 3D at 50 fps in every run):")
+    print("| run | task | rung | " + " | ".join(columns) + " |")
+    print("|---|---|---|" + "---|" * len(columns))
+    for (comparison, task, rung, source), row in auc.iterrows():
+        cells = " | ".join(f"{row[f]:.2f}" for f in factors)
+        print(f"| {comparison} | {task} | {rung} {source} | {cells} |")
+    bias = pd.concat(bias)
+    print(
+        "\nTable III bias tests of each run, p (patients' minus controls' mean NRMSE, points), over images (the "
+        "paper's test) and over participants (each one's mean once):"
+    )
+    print("| model | comparison | unit | " + " | ".join(columns) + " |")
+    print("|---|---|---|" + "---|" * len(columns))
+    for (model, comparison, unit), rows in bias.groupby(["model", "comparison", "unit"], sort=False):
+        rows = rows.set_index("factor")
+        cells = " | ".join(f"{rows.loc[f, 'p']:.2g} ({rows.loc[f, 'difference']:+.2f})" for f in factors)
+        print(f"| {model} | {comparison} | {unit} | {cells} |")
+
+
 def fit(units: np.ndarray, seconds: np.ndarray) -> tuple[float, float]:
     """(per unit, per job) by least squares, both >= 0 (a negative intercept: through the origin)."""
     if len(np.unique(units)) >= 2:
@@ -234,7 +270,7 @@ def main() -> None:
             result = run_workflow(workdir, config, args.cores)
         frames = actual_frames(workdir, config)
         job = stage_jobs(workdir, config, frames).assign(factor=factor)
-        runs.append({"factor": factor, "config": config, "frames": frames, **result})
+        runs.append({"factor": factor, "config": config, "frames": frames, "workdir": workdir, **result})
         jobs.append(job)
         print(
             f"#   done: {result['wall_s']:.0f} s wall, {result['cpu_s']:.0f} CPU-s, load {result['load']:.1f}",
@@ -258,6 +294,8 @@ def main() -> None:
             f"| {run['load']:.1f} | {gb(run['bag_bytes'])} | {gb(run['bag_peak'])} | {run['bags_left']} "
             f"| {gb(run['results_end'])} |"
         )
+
+    print_results(runs, args.factors)
 
     sampled = int((~jobs["exact"].astype(bool)).sum())
     print(

@@ -3,6 +3,12 @@
 Errors are normalised by the ground truth's inter-canthal distance: the outer eye corners
 (36-45, the 300-VW benchmark's normaliser) by default, the inner corners (39-42, the clinical
 "intercanthal") as an option. Results in percent.
+
+The paper's tests count images. Beyond the paper, every test is repeated over participants (each
+participant's mean NRMSE once): a participant's images share its face, camera and recordings, so
+they are not independent draws from its group, and a per-image p-value falls as more frames are
+annotated per participant although no more participants are measured (pseudo-replication:
+Hurlbert 1984, Ecol. Monogr. 54:187; Lazic 2010, BMC Neurosci. 11:5).
 """
 
 from __future__ import annotations
@@ -69,8 +75,10 @@ def table_iii(
     """Table III from per-image NRMSE (columns ``image, group, model, nrmse``).
 
     Returns ``summary`` (mean, SD, n per group and model), ``models`` (paired t-test between the
-    models on the same images, per group: t, p, SMD) and ``bias`` (independent t-tests HC vs
-    each patient group, per model: t, p, SMD).
+    models on the same images, per group: t, p, SMD), ``bias`` (independent t-tests HC vs
+    each patient group, per model: t, p, SMD) and, beyond the paper, the same two over participants
+    (column ``participant_id``): ``models_participants`` (:func:`participant_model_tests`) and
+    ``bias_participants`` (:func:`participant_bias_tests`).
     """
     wide = per_image.pivot_table(index=["image", "group"], columns="model", values="nrmse").reset_index()
     summary = (
@@ -95,12 +103,82 @@ def table_iii(
             }
         )
     bias = [row for m in models for row in bias_tests(per_image, m, groups, alpha)]
-    return {"summary": summary, "models": pd.DataFrame(paired), "bias": pd.DataFrame(bias)}
+    by_participant = [row for m in models for row in participant_bias_tests(per_image, m, groups, alpha)]
+    return {
+        "summary": summary,
+        "models": pd.DataFrame(paired),
+        "bias": pd.DataFrame(bias),
+        "models_participants": pd.DataFrame(participant_model_tests(per_image, models, groups, alpha)),
+        "bias_participants": pd.DataFrame(by_participant),
+    }
+
+
+def participant_means(per_image: pd.DataFrame) -> pd.DataFrame:
+    """Each participant's mean NRMSE per model (columns ``participant_id, group, model, nrmse, images``)."""
+    return (
+        per_image.groupby(["participant_id", "group", "model"], sort=True)["nrmse"]
+        .agg(nrmse="mean", images="size")
+        .reset_index()
+    )
+
+
+def participant_model_tests(
+    per_image: pd.DataFrame, models: tuple[str, str], groups: tuple[str, ...], alpha: float
+) -> list[dict]:
+    """The models compared over participants, per group: paired t-test of the participants' mean
+    NRMSE, first model against second, on the participants that both measured; ``difference`` is the
+    mean of (first - second). With fewer than 2 participants t and p are NaN."""
+    means = participant_means(per_image).pivot_table(index=["participant_id", "group"], columns="model", values="nrmse")
+    means = means.dropna(subset=list(models)).reset_index()
+    out = []
+    for g in groups:
+        sub = means[means["group"] == g]
+        a, b = sub[models[0]].to_numpy(), sub[models[1]].to_numpy()
+        t, p = stats.ttest_rel(a, b) if len(sub) > 1 else (np.nan, np.nan)
+        out.append(
+            {
+                "group": g,
+                "participants": len(sub),
+                "difference": float(np.mean(a - b)) if len(sub) else np.nan,
+                "t": float(t),
+                "p": float(p),
+                "significant": bool(p < alpha),
+            }
+        )
+    return out
+
+
+def participant_bias_tests(per_image: pd.DataFrame, model: str, groups: tuple[str, ...], alpha: float) -> list[dict]:
+    """One model's bias tests over participants: Welch's t-test (the groups' spreads need not be equal)
+    of the first group's participant means against each other group's, the difference of the groups'
+    means of participant means (other minus first: positive when the patients' error is larger) and
+    the SMD of those means. With fewer than 2 participants in a group t, p and SMD are NaN."""
+    means = participant_means(per_image[per_image["model"] == model])
+    first = means.loc[means["group"] == groups[0], "nrmse"].to_numpy()
+    out = []
+    for g in groups[1:]:
+        other = means.loc[means["group"] == g, "nrmse"].to_numpy()
+        testable = min(len(first), len(other)) > 1
+        t, p = stats.ttest_ind(first, other, equal_var=False) if testable else (np.nan, np.nan)
+        out.append(
+            {
+                "model": model,
+                "comparison": f"{groups[0]} vs {g}",
+                "participants": f"{len(first)} vs {len(other)}",
+                "difference": float(other.mean() - first.mean()) if len(first) and len(other) else np.nan,
+                "t": float(t),
+                "p": float(p),
+                "smd": smd(first, other) if testable else np.nan,
+                "significant": bool(p < alpha),
+            }
+        )
+    return out
 
 
 def bias_tests(per_image: pd.DataFrame, model: str, groups: tuple[str, ...], alpha: float) -> list[dict]:
     """One model's bias tests: independent t-test of per-image NRMSE, the first group (controls)
-    against each other group, with the SMD."""
+    against each other group, with the difference of the means (other minus first: positive when the
+    patients' error is larger) and the SMD."""
     rows = per_image[per_image["model"] == model]
     hc = rows.loc[rows["group"] == groups[0], "nrmse"].to_numpy()
     out = []
@@ -111,6 +189,7 @@ def bias_tests(per_image: pd.DataFrame, model: str, groups: tuple[str, ...], alp
             {
                 "model": model,
                 "comparison": f"{groups[0]} vs {g}",
+                "difference": float(other.mean() - hc.mean()),
                 "t": t.statistic,
                 "p": t.pvalue,
                 "smd": smd(hc, other),
@@ -141,7 +220,37 @@ def table_iii_markdown(tables: dict[str, pd.DataFrame], models: tuple[str, str] 
     lines += [
         f"| {r.model} | {r.comparison} | {r.t:.2f} | {r.p:.2g} | {r.smd:.2f} |" for r in tables["bias"].itertuples()
     ]
+    lines += ["", *participant_markdown(tables, models)]
     return "\n".join(lines) + "\n"
+
+
+def participant_markdown(tables: dict[str, pd.DataFrame], models: tuple[str, ...]) -> list[str]:
+    """Markdown lines of the tests over participants: ``models_participants`` if present, then
+    ``bias_participants``."""
+    lines = [
+        "Over participants (beyond the paper; each participant's mean NRMSE counts once, "
+        "since a participant's images are not independent):",
+        "",
+    ]
+    if "models_participants" in tables:
+        lines += [
+            f"| group | participants | {models[0]} - {models[1]} | paired t | p |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r.group} | {r.participants} | {r.difference:+.2f} | {r.t:.2f} | {r.p:.2g} |"
+            for r in tables["models_participants"].itertuples()
+        ]
+        lines.append("")
+    lines += [
+        "| model | comparison | participants | patients - controls | Welch t | p | SMD |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.model} | {r.comparison} | {r.participants} | {r.difference:+.2f} | {r.t:.2f} | {r.p:.2g} | {r.smd:.2f} |"
+        for r in tables["bias_participants"].itertuples()
+    ]
+    return lines
 
 
 def crossfit_table(
@@ -156,8 +265,10 @@ def crossfit_table(
     participants, and ``all`` -- group and model), ``paired`` (per set and group, fine-tuned vs
     cross-fitted on the same images: paired t-test, SMD, and the mean difference fine-tuned minus
     cross-fitted: on ``train``, where the fine-tuned model saw the faces, a negative difference is
-    its optimism) and ``bias`` (the cross-fitted model's HC vs patient tests over all annotated
-    participants).
+    its optimism), ``bias`` (HC vs patient tests over all annotated participants' images, for the two
+    models that saw none of them: the pre-trained and the cross-fitted) and ``bias_participants`` (the same
+    over participants, :func:`participant_bias_tests`: with every annotated participant, not only the
+    fine-tuning split's few test participants, these have the power Table III's lack).
     """
     models = ("pretrained", "finetuned", "finetuned_cf")
     data = pd.concat([per_image, per_image.assign(set="all")], ignore_index=True)
@@ -187,13 +298,20 @@ def crossfit_table(
                     "significant": bool(t is not None and t.pvalue < alpha),
                 }
             )
-    bias = bias_tests(per_image, "finetuned_cf", groups, alpha)
-    return {"summary": summary, "paired": pd.DataFrame(paired), "bias": pd.DataFrame(bias)}
+    unseen = ("pretrained", "finetuned_cf")
+    bias = [row for m in unseen for row in bias_tests(per_image, m, groups, alpha)]
+    by_participant = [row for m in unseen for row in participant_bias_tests(per_image, m, groups, alpha)]
+    return {
+        "summary": summary,
+        "paired": pd.DataFrame(paired),
+        "bias": pd.DataFrame(bias),
+        "bias_participants": pd.DataFrame(by_participant),
+    }
 
 
 def crossfit_markdown(tables: dict[str, pd.DataFrame]) -> str:
     """The cross-fitted accuracy as Markdown: NRMSE mean +- SD per set, group and model, the paired
-    comparison fine-tuned vs cross-fitted, and the cross-fitted model's bias tests."""
+    comparison fine-tuned vs cross-fitted, and the pre-trained and cross-fitted models' bias tests."""
     s = tables["summary"].set_index(["set", "group", "model"])
     models = ("pretrained", "finetuned", "finetuned_cf")
     lines = [
@@ -216,6 +334,7 @@ def crossfit_markdown(tables: dict[str, pd.DataFrame]) -> str:
     lines += [
         f"| {r.model} | {r.comparison} | {r.t:.2f} | {r.p:.2g} | {r.smd:.2f} |" for r in tables["bias"].itertuples()
     ]
+    lines += ["", *participant_markdown(tables, models)]
     return "\n".join(lines) + "\n"
 
 
