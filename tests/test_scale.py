@@ -10,11 +10,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 from conftest import REPO
 from neuroface import scale
+from neuroface.config import read_config
 from neuroface.synthetic import generate
 from neuroface.synthetic.cohort import plan_cohort
 from workflow_runs import TINY_CONFIG, new_workdir
@@ -34,6 +36,7 @@ def flat_config() -> dict:
         disease=FLAT,
     )
     config["tracking"]["recordings"] = "all"
+    config["fan"]["crossfit"] = {"folds": 0}  # the tiny config cross-fits; these sums are the plain run's
     return config
 
 
@@ -79,6 +82,52 @@ def test_estimate_by_hand():
     assert dropped.final_bytes == pytest.approx(1e3 * frames) and dropped.peak_bytes == est.peak_bytes
     line = scale.format_estimate(dropped, 2, calibration.source)
     assert "deleted" in line and "by hand" in line and "on 2 free cores" in line
+
+
+def test_cross_fitting_is_in_the_estimate():
+    """fan.crossfit.folds k adds k fold models, each fine-tuned on the other folds' participants (k - 1 of k
+    of the images in all, each fold once), a third model in every tracking job (half a tracking unit per
+    frame) and the cross-fitted accuracy (every annotated image through three models); stages the calibration
+    has no fit for are priced as the stage that runs the same code."""
+    config = flat_config()  # 6 participants, 4 annotated frames each
+    epochs = config["fan"]["finetuning"]["epochs"]
+    calibration = scale.Calibration(
+        stages={"fine-tuning": (0.2, 0.0), "landmark accuracy": (0.1, 1.0), "tracking": (0.05, 1.0)},
+        other_cpu_s_per_participant=0.0,
+        bag_bytes_per_frame=0.0,
+        bag_bytes_per_bag=0.0,
+        other_bytes_per_frame=0.0,
+        source="by hand",
+    )
+    plain = scale.estimate(config, calibration)
+    assert plain.stage_cpu_s["cross-fitting"] == 0 and plain.stage_cpu_s["cross-fitted accuracy"] == 0
+    config["fan"]["crossfit"] = {"folds": 3}
+    load = scale.workload(config)
+    assert load.units["cross-fitting"] == 2 * 6 * 4 * epochs and load.jobs["cross-fitting"] == 3
+    assert load.units["cross-fitted accuracy"] == 6 * 4 and load.jobs["cross-fitted accuracy"] == 1
+    crossfit = scale.estimate(config, calibration, load)
+    assert crossfit.stage_cpu_s["cross-fitting"] == pytest.approx(0.2 * 2 * 6 * 4 * epochs)
+    assert crossfit.stage_cpu_s["cross-fitted accuracy"] == pytest.approx(0.1 * 1.5 * 24 + 1.0)
+    frames = plain.tracked_frames
+    assert crossfit.tracked_frames == pytest.approx(frames)  # the same frames, one more model
+    assert crossfit.stage_cpu_s["tracking"] == pytest.approx(0.05 * frames * 1.5 + 1.0 * 6)
+    # a run's own tracking benchmarks refit per tracked frame of the two models: 3 models' cost / 1.5
+    assert scale.job_units(scale.STAGE_BY_NAME["tracking"], pd.Series(["A001"]), load)[0] == pytest.approx(
+        1.5 * load.recordings.groupby("participant_id")["frames"].sum()["A001"]
+    )
+
+
+def test_the_cli_merges_overlays_as_configfile_does(tmp_path: Path, capsys):
+    overlay = tmp_path / "crossfit.yaml"
+    overlay.write_text("fan:\n  crossfit: {folds: 3}\n")
+    scale.main([str(REPO / "config.yaml"), "--benchmarks", str(tmp_path / "none")])
+    plain = capsys.readouterr().out
+    scale.main([str(REPO / "config.yaml"), str(overlay), "--benchmarks", str(tmp_path / "none")])
+    crossfit = capsys.readouterr().out
+    assert "cross-fitting" not in plain and "cross-fitting" in crossfit
+    merged = read_config(REPO / "config.yaml", overlay)
+    assert merged["fan"]["crossfit"]["folds"] == 3
+    assert merged["fan"]["finetuning"] == read_config(REPO / "config.yaml")["fan"]["finetuning"]  # merged, kept
 
 
 def test_expected_frames_match_the_generator():

@@ -289,7 +289,7 @@ def main() -> None:
         bench_cpu = jobs.loc[jobs["factor"] == run["factor"], "cpu_time"].sum()
         total = sum(run["frames"].values())
         print(
-            f"| {run['factor']:g}x | {rates(run['config'])} | {total:,} | {load.units['tracking']:,.0f} "
+            f"| {run['factor']:g}x | {rates(run['config'])} | {total:,} | {load.tracked_frames:,.0f} "
             f"| {bench_cpu:.0f} s | {run['wall_s']:.0f} s | {run['cpu_s']:.0f} s | {run['cpu_s'] / total:.2f} "
             f"| {run['load']:.1f} | {gb(run['bag_bytes'])} | {gb(run['bag_peak'])} | {run['bags_left']} "
             f"| {gb(run['results_end'])} |"

@@ -17,13 +17,16 @@ __all__ = ["CONFIG_SCHEMA", "read_config"]
 CONFIG_SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
-def read_config(path: str | Path) -> dict:
-    """A ``config.yaml`` as the workflow reads it: checked against :data:`CONFIG_SCHEMA`, whose defaults
-    fill in the settings the file leaves out (``snakemake.utils.validate``, as the Snakefile's ``validate``
-    does). Raises ``FileNotFoundError`` for a missing file, Snakemake's ``WorkflowError`` for an invalid
-    config."""
-    from snakemake.utils import validate  # heavy; imported only when a config is read
+def read_config(path: str | Path, *overlays: str | Path) -> dict:
+    """A ``config.yaml`` as the workflow reads it: each overlay merged over it in turn, as Snakemake merges
+    ``--configfile config.yaml overlay.yaml`` (nested mappings key by key, anything else replaced), then
+    checked against :data:`CONFIG_SCHEMA`, whose defaults fill in the settings the files leave out
+    (``snakemake.utils.validate``, as the Snakefile's ``validate`` does). Raises ``FileNotFoundError`` for a
+    missing file, Snakemake's ``WorkflowError`` for an invalid config."""
+    from snakemake.utils import update_config, validate  # heavy; imported only when a config is read
 
     config = yaml.safe_load(Path(path).read_text()) or {}
+    for overlay in overlays:
+        update_config(config, yaml.safe_load(Path(overlay).read_text()) or {})
     validate(config, str(CONFIG_SCHEMA))
     return config

@@ -60,7 +60,7 @@ class Stage:
     name: str
     benchmarks: str
     unit: str
-    per: str  # participant, recording or run: what a benchmark file's stem names
+    per: str  # participant, recording, fold or run: what a benchmark file's stem names
 
 
 #: The stages whose CPU time grows with the cohort. The rest of the run (tables, features, forests,
@@ -75,8 +75,17 @@ STAGES = (
     Stage("tracking", "tracks/*.tsv", "tracked frames", "participant"),
     Stage("3D", "landmarks3d/*.tsv", "tracked frames", "participant"),
     Stage("QC", "qc/*.tsv", "tracked frames", "participant"),
+    Stage("cross-fitting", "fan/crossfit/fold*.tsv", "image-epochs", "fold"),
+    Stage("cross-fitted accuracy", "landmarks/crossfit_per_image.tsv", "annotated images", "run"),
 )
 STAGE_BY_NAME = {s.name: s for s in STAGES}
+
+#: Stages that cross-fitting (``fan.crossfit.folds`` > 0) adds, priced where a calibration has no fit of its
+#: own as the stage that runs the same code, times the ratio of their work per unit: the fold models are
+#: fine-tuned with the study's recipe (fine-tuning's cost per image-epoch), and the cross-fitted accuracy
+#: passes every annotated image through three models (pre-trained, fine-tuned, its fold's) where
+#: ``landmark_accuracy`` passes a test image through two.
+PRICED_AS = {"cross-fitting": ("fine-tuning", 1.0), "cross-fitted accuracy": ("landmark accuracy", 1.5)}
 
 
 def _mean_capped_gamma(mean: float, shape: float, cap: float) -> float:
@@ -142,11 +151,21 @@ class Workload:
     bags: int
     participants: int
     recordings: pd.DataFrame  # recording_frames()
+    models: int = 2  # landmark models each tracking job runs: the study's two, plus the cross-fitted one
+
+    @property
+    def tracked_frames(self) -> float:
+        return float(self.recordings.loc[self.recordings["tracked"], "frames"].sum())
 
 
 def workload(config: Mapping[str, Any], frames: Mapping[str, float] | None = None) -> Workload:
     """What each stage of a run on the synthetic cohort does, from the config alone (or with a
-    run's frame counts per recording, ``frames``)."""
+    run's frame counts per recording, ``frames``).
+
+    Tracking's unit is a tracked frame through the study's two models; with cross-fitting each job runs
+    a third model over the same decoded frames, counted as half a unit more per frame (its FAN's share;
+    decoding and detection are not repeated). Cross-fitting's ``k`` fold models each learn from the
+    annotated participants outside their fold: ``(k - 1)`` x the participants' images x epochs in all."""
     recs = recording_frames(config, frames)
     scale = scale_from_config(dict(config["synthetic"]))
     fan = config["fan"]
@@ -156,6 +175,8 @@ def workload(config: Mapping[str, Any], frames: Mapping[str, float] | None = Non
     annotated = scale.annotations_per_participant
     train = fan["train_participants_per_group"] * n_groups
     tracked = recs[recs["tracked"]]
+    folds = int(fan.get("crossfit", {}).get("folds", 0))
+    models = 3 if folds else 2
     units = {
         "render": recs["frames"].sum(),
         "generic corpus": scale.generic_images if train_source else 0,
@@ -163,9 +184,11 @@ def workload(config: Mapping[str, Any], frames: Mapping[str, float] | None = Non
         "pre-training": scale.generic_images * fan["pretraining"]["epochs"] if train_source else 0,
         "fine-tuning": train * annotated * fan["finetuning"]["epochs"],
         "landmark accuracy": (n_participants - train) * annotated,
-        "tracking": tracked["frames"].sum(),
+        "tracking": tracked["frames"].sum() * models / 2,
         "3D": tracked["frames"].sum(),
         "QC": tracked["frames"].sum(),  # qc.smk: every tracked recording
+        "cross-fitting": (folds - 1) * n_participants * annotated * fan["finetuning"]["epochs"] if folds else 0,
+        "cross-fitted accuracy": n_participants * annotated if folds else 0,
     }
     jobs = {
         "render": n_participants,
@@ -177,9 +200,11 @@ def workload(config: Mapping[str, Any], frames: Mapping[str, float] | None = Non
         "tracking": tracked["participant_id"].nunique(),  # tracking.smk: one job per participant
         "3D": tracked["participant_id"].nunique(),
         "QC": tracked["participant_id"].nunique(),
+        "cross-fitting": folds,
+        "cross-fitted accuracy": int(folds > 0),
     }
     units = {k: float(v) for k, v in units.items()}
-    return Workload(units, jobs, float(recs["frames"].sum()), len(recs), n_participants, recs)
+    return Workload(units, jobs, float(recs["frames"].sum()), len(recs), n_participants, recs, models)
 
 
 # -- calibration ------------------------------------------------------------------------------------
@@ -266,13 +291,16 @@ def job_units(stage: Stage, stems: pd.Series, load: Workload) -> np.ndarray:
     recs = load.recordings
     if stage.per == "run":
         return np.full(len(stems), load.units[stage.name], dtype=float)
+    if stage.per == "fold":  # folds differ by at most one participant per group: their mean
+        return np.full(len(stems), load.units[stage.name] / max(load.jobs[stage.name], 1), dtype=float)
     column = {"frames": None, "tracked frames": "tracked"}[stage.unit]
     rows = recs if column is None else recs[recs[column]]
     key = "participant_id" if stage.per == "participant" else "recording_id"
     per = rows.groupby(key)["frames"].sum()
     by_participant = rows.groupby("participant_id")["frames"].sum()
     # a stem that names the other kind of id (e.g. tracking jobs per participant) still counts
-    return np.array([per.get(s, by_participant.get(s, np.nan)) for s in stems], dtype=float)
+    units = np.array([per.get(s, by_participant.get(s, np.nan)) for s in stems], dtype=float)
+    return units * load.models / 2 if stage.name == "tracking" else units
 
 
 def refit(calibration: Calibration, benchmarks: str | Path, load: Workload) -> tuple[Calibration, list[str]]:
@@ -339,7 +367,14 @@ def estimate(config: Mapping[str, Any], calibration: Calibration, load: Workload
     load = workload(config) if load is None else load
     stage_cpu = {}
     for name, units in load.units.items():
-        per_unit, per_job = calibration.stages.get(name, (0.0, 0.0))
+        if name in calibration.stages:
+            per_unit, per_job = calibration.stages[name]
+        elif name in PRICED_AS:
+            like, ratio = PRICED_AS[name]
+            per_unit, per_job = calibration.stages.get(like, (0.0, 0.0))
+            per_unit *= ratio
+        else:
+            per_unit, per_job = 0.0, 0.0
         stage_cpu[name] = units * per_unit + load.jobs[name] * per_job
     return Estimate(
         stage_cpu,
@@ -347,7 +382,7 @@ def estimate(config: Mapping[str, Any], calibration: Calibration, load: Workload
         load.frames * calibration.bag_bytes_per_frame + load.bags * calibration.bag_bytes_per_bag,
         load.frames * calibration.other_bytes_per_frame,
         load.frames,
-        float(load.units["tracking"]),
+        load.tracked_frames,
         bool(config["synthetic"].get("keep_bags", True)),
     )
 
@@ -391,18 +426,20 @@ def preflight(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m neuroface.scale [config.yaml] [--cores N]``: the pre-flight estimate, without a run."""
+    """``python -m neuroface.scale [config.yaml [overlay.yaml ...]] [--cores N]``: the pre-flight estimate,
+    without a run (overlays merged over the config as ``--configfile`` merges them)."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("config", nargs="?", default="config.yaml")
+    parser.add_argument("config", nargs="*", default=["config.yaml"])
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--benchmarks", default="benchmarks", help="a run's benchmarks/ to refit from, if present")
     parser.add_argument("--calibration", default=CALIBRATION, help="default: the committed one")
     args = parser.parse_args(argv)
-    if not Path(args.config).is_file():
-        parser.error(f"{args.config}: no such config file")
-    config = read_config(args.config)
+    for path in args.config:
+        if not Path(path).is_file():
+            parser.error(f"{path}: no such config file")
+    config = read_config(*args.config)
     print(preflight(config, args.cores, args.benchmarks, args.calibration))
 
 
