@@ -1,6 +1,7 @@
 """How the run's cost grows with frames: run the workflow at 1x, 2x and 4x a base cohort's frames, one run
-at a time, and print per run its wall time, CPU time and disk, per stage its CPU time and throughput (from
-Snakemake's ``benchmarks/*.tsv``), then the ``paper`` preset's projected CPU time and disk.
+at a time, and print per run its wall time, CPU time and disk, what each run found (its signal ladder's AUCs
+and Table III's bias tests, side by side), per stage its CPU time and throughput (from Snakemake's
+``benchmarks/*.tsv``), then the ``paper`` preset's projected CPU time and disk.
 
     PYTHONPATH=src python tools/scaling.py [--base tests/configs/tiny.yaml] [--fps 2] [--factors 1 2 4]
         [--cores 2] [--workdir /tmp/neuroface-scaling] [--calibration resources/scale/calibration.yaml]

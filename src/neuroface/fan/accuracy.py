@@ -102,14 +102,24 @@ def table_iii(
                 "significant": bool(t.pvalue < alpha),
             }
         )
-    bias = [row for m in models for row in bias_tests(per_image, m, groups, alpha)]
-    by_participant = [row for m in models for row in participant_bias_tests(per_image, m, groups, alpha)]
     return {
         "summary": summary,
         "models": pd.DataFrame(paired),
-        "bias": pd.DataFrame(bias),
         "models_participants": pd.DataFrame(participant_model_tests(per_image, models, groups, alpha)),
-        "bias_participants": pd.DataFrame(by_participant),
+        **group_bias(per_image, models, groups, alpha),
+    }
+
+
+def group_bias(
+    per_image: pd.DataFrame, models: tuple[str, ...], groups: tuple[str, ...], alpha: float
+) -> dict[str, pd.DataFrame]:
+    """Every model's bias tests, over images (``bias``, :func:`bias_tests`) and over participants
+    (``bias_participants``, :func:`participant_bias_tests`)."""
+    return {
+        "bias": pd.DataFrame([row for m in models for row in bias_tests(per_image, m, groups, alpha)]),
+        "bias_participants": pd.DataFrame(
+            [row for m in models for row in participant_bias_tests(per_image, m, groups, alpha)]
+        ),
     }
 
 
@@ -298,15 +308,8 @@ def crossfit_table(
                     "significant": bool(t is not None and t.pvalue < alpha),
                 }
             )
-    unseen = ("pretrained", "finetuned_cf")
-    bias = [row for m in unseen for row in bias_tests(per_image, m, groups, alpha)]
-    by_participant = [row for m in unseen for row in participant_bias_tests(per_image, m, groups, alpha)]
-    return {
-        "summary": summary,
-        "paired": pd.DataFrame(paired),
-        "bias": pd.DataFrame(bias),
-        "bias_participants": pd.DataFrame(by_participant),
-    }
+    unseen = ("pretrained", "finetuned_cf")  # the models that saw none of the annotated participants
+    return {"summary": summary, "paired": pd.DataFrame(paired), **group_bias(per_image, unseen, groups, alpha)}
 
 
 def crossfit_markdown(tables: dict[str, pd.DataFrame]) -> str:
