@@ -261,3 +261,49 @@ def test_estimate_command_names_a_missing_config(tmp_path: Path, capsys):
         scale.main([str(tmp_path / "missing.yaml")])
     assert exit_info.value.code == 2
     assert "missing.yaml: no such config file" in capsys.readouterr().err
+
+
+def test_scaling_tool_prints_each_runs_results_side_by_side(tmp_path: Path, capsys):
+    """tools/scaling.py's results tables: each run's ladder AUCs as its files hold them, and Table III's
+    bias tests over images and over participants as neuroface.fan.accuracy computes them."""
+    sys.path.insert(0, str(REPO / "tools"))
+    import scaling
+
+    rng = np.random.default_rng(3)
+    runs = []
+    for factor, auc in ((1.0, 0.61), (2.0, 0.37)):
+        results = tmp_path / f"x{factor:g}" / "results"
+        (results / "ladder").mkdir(parents=True)
+        (results / "landmarks").mkdir(parents=True)
+        pd.DataFrame(
+            {"comparison": ["HC_vs_PS"], "task": ["BBP"], "rung": ["R3"], "source": ["finetuned"], "auc": [auc]}
+        ).to_csv(results / "ladder" / "auc.tsv", sep="\t", index=False)
+        rows = [
+            (f"{pid}:{i}", pid, group, True, model, 5.0 + (group == "PS") + rng.normal(0, 0.3))
+            for group, pids in (("HC", ["N1", "N2", "N3"]), ("PS", ["S1", "S2"]), ("ALS", ["A1", "A2"]))
+            for pid in pids
+            for i in range(int(3 * factor))
+            for model in ("pretrained", "finetuned")
+        ]
+        per_image = pd.DataFrame(rows, columns=["image", "participant_id", "group", "detected", "model", "nrmse"])
+        per_image.to_csv(results / "landmarks" / "per_image.tsv", sep="\t", index=False)
+        runs.append({"factor": factor, "workdir": tmp_path / f"x{factor:g}"})
+    scaling.print_results(runs, [1.0, 2.0])
+    out = capsys.readouterr().out
+    assert "| HC_vs_PS | BBP | R3 finetuned | 0.61 | 0.37 |" in out
+    lines = {
+        line.split(" | ")[2].strip(): line for line in out.splitlines() if line.startswith("| pretrained | HC vs PS |")
+    }
+    for column, factor in enumerate((1.0, 2.0)):
+        tables = scale_table_iii(tmp_path / f"x{factor:g}")
+        for part, unit in (("bias", "images"), ("bias_participants", "participants")):
+            row = tables[part].set_index(["model", "comparison"]).loc[("pretrained", "HC vs PS")]
+            cells = lines[unit].strip("| ").split(" | ")[3:]
+            assert cells[column] == f"{row['p']:.2g} ({row['difference']:+.2f})"
+
+
+def scale_table_iii(workdir: Path) -> dict:
+    from neuroface.fan.accuracy import table_iii
+
+    per_image = pd.read_csv(workdir / "results" / "landmarks" / "per_image.tsv", sep="\t")
+    return table_iii(per_image[per_image["detected"]])
