@@ -125,6 +125,12 @@ def test_the_cli_merges_overlays_as_configfile_does(tmp_path: Path, capsys):
     scale.main([str(REPO / "config.yaml"), str(overlay), "--benchmarks", str(tmp_path / "none")])
     crossfit = capsys.readouterr().out
     assert "cross-fitting" not in plain and "cross-fitting" in crossfit
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("fan:\n  crossfit: {folds: two}\n")
+    with pytest.raises(SystemExit):
+        scale.main([str(REPO / "config.yaml"), str(bad)])
+    error = capsys.readouterr().err
+    assert f"config.yaml + {bad}" in error and "'two' is not of type 'integer'" in error
     merged = read_config(REPO / "config.yaml", overlay)
     assert merged["fan"]["crossfit"]["folds"] == 3
     assert merged["fan"]["finetuning"] == read_config(REPO / "config.yaml")["fan"]["finetuning"]  # merged, kept

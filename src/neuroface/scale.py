@@ -439,7 +439,12 @@ def main(argv: list[str] | None = None) -> None:
     for path in args.config:
         if not Path(path).is_file():
             parser.error(f"{path}: no such config file")
-    config = read_config(*args.config)
+    from snakemake.exceptions import WorkflowError
+
+    try:
+        config = read_config(*args.config)
+    except WorkflowError as err:  # the schema's complaint, naming the files it merged
+        parser.error(f"{' + '.join(args.config)}: {err}")
     print(preflight(config, args.cores, args.benchmarks, args.calibration))
 
 
