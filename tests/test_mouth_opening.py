@@ -272,3 +272,36 @@ def test_a_directory_without_a_run_is_named(tmp_path, capsys, monkeypatch):
         mouth_opening.main()
     assert exit_info.value.code == 2
     assert f"{tmp_path / 'results' / 'landmarks' / 'per_image.tsv'} is missing" in capsys.readouterr().err
+
+
+def test_corner_asymmetry_and_the_size_of_each_change_in_pixels():
+    """The right corner's distance from the base of the nose less the left's, against its closed form; the
+    tracked fits give its gain and the SD of the true change in image pixels (changes x eye-corner distance)."""
+    face = _face(0.1)
+    face[lm.NOSE_BASE] = (150.0, 140.0)  # corners 28 px either side of x = 150, 25 px below it
+    assert mouth_opening.corner_asymmetry(face, IOD) == pytest.approx(0.0)
+    t = np.linspace(0, 2 * np.pi, 40)
+    shift = 3.0 * np.sin(t)  # the right corner moves out and in by 3 px, the left stays
+    true = np.stack([face] * len(t))
+    true[:, lm.MOUTH_CORNER_R, 0] -= shift
+    expected = (np.hypot(28.0 + shift, 25.0) - np.hypot(28.0, 25.0)) / IOD
+    np.testing.assert_allclose(mouth_opening.corner_asymmetry(true, np.full(len(t), IOD)), expected, rtol=1e-12)
+    pred = np.stack([face] * len(t))
+    pred[:, lm.MOUTH_CORNER_R, 0] -= 0.5 * shift  # follows half of the movement
+    scale = np.full(len(t), IOD)
+    frames = pd.DataFrame(
+        {
+            "model": "m",
+            "recording": "R",
+            "opening true": mouth_opening.distance(true, scale),
+            "opening predicted": mouth_opening.distance(pred, scale),
+            "corner asymmetry true": mouth_opening.corner_asymmetry(true, scale),
+            "corner asymmetry predicted": mouth_opening.corner_asymmetry(pred, scale),
+            "eye-corner distance (px)": scale,
+        }
+    )
+    fits = mouth_opening.change_fits(frames, ["model"]).set_index("measure")
+    row = fits.loc["corner asymmetry"]
+    assert row["gain"] == pytest.approx(0.5, abs=0.01) and row["r"] == pytest.approx(1.0, abs=0.005)
+    assert row["true SD (px)"] == pytest.approx((expected * IOD).std(), abs=0.005)
+    assert "width" not in fits.index  # only the measures the frames have

@@ -12,7 +12,9 @@ and 54, both in units of the true outer eye-corner distance (36-45), the normali
   ``results/synthetic/truth``): per model, task and measure, the Pearson r of the predicted change within
   each recording (its mean removed: the ranges and speeds the features measure) with the true change, and
   its gain (least-squares slope of predicted on true: 1 = the landmarks move as the mouth does, 0 = they stay
-  put); and per model and true-opening bin the mean true and predicted opening and the mouth error.
+  put), also for the corners' asymmetry (the right corner's distance from the base of the nose less the left's,
+  what a one-sided weakness changes), with the SD of each true change in image pixels; and per model and
+  true-opening bin the mean true and predicted opening and the mouth error.
 
 ``--by-split`` fits r and gain separately for the participants whose annotated frames fine-tuned the model
 (``train`` in ``results/fan/split.tsv``) and the others (``test``), and adds a third view: the study's two
@@ -43,6 +45,9 @@ from neuroface.tracks import points, read_recordings
 BINS = [-np.inf, 0.05, 0.15, 0.3, np.inf]
 MOUTH = list(lm.MOUTH)
 MEASURES = {"opening": (lm.INNER_UPPER_LIP, lm.INNER_LOWER_LIP), "width": (lm.MOUTH_CORNER_R, lm.MOUTH_CORNER_L)}
+#: Tracked recordings only: the right corner's distance from the base of the nose (33) less the left's, what a
+#: one-sided weakness changes (PS) and a symmetric spread leaves alone.
+ASYMMETRY = "corner asymmetry"
 
 
 def distance(pts: np.ndarray, scale: np.ndarray, measure: str = "opening") -> np.ndarray:
@@ -50,6 +55,13 @@ def distance(pts: np.ndarray, scale: np.ndarray, measure: str = "opening") -> np
     eye-corner distance)."""
     a, b = MEASURES[measure]
     return np.linalg.norm(pts[..., a, :] - pts[..., b, :], axis=-1) / scale
+
+
+def corner_asymmetry(pts: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Right mouth corner's distance from the base of the nose less the left's, over ``scale``."""
+    right = np.linalg.norm(pts[..., lm.MOUTH_CORNER_R, :] - pts[..., lm.NOSE_BASE, :], axis=-1)
+    left = np.linalg.norm(pts[..., lm.MOUTH_CORNER_L, :] - pts[..., lm.NOSE_BASE, :], axis=-1)
+    return (right - left) / scale
 
 
 def test_images(results: Path) -> pd.DataFrame:
@@ -111,6 +123,9 @@ def tracked(results: Path, models: list[str], split: dict[str, str] | None = Non
                             for m in MEASURES
                             for w, x in (("true", true), ("predicted", pred))
                         },
+                        f"{ASYMMETRY} true": corner_asymmetry(true, scale),
+                        f"{ASYMMETRY} predicted": corner_asymmetry(pred, scale),
+                        "eye-corner distance (px)": scale,
                     }
                 )[ok]
                 table.insert(0, "recording", recording)
@@ -145,22 +160,27 @@ def change_fits(frames: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     slope) of the predicted change on the true change within each recording (columns ``model`` and
     ``recording``; each model's mean over a recording removed from ``<measure> true`` and
     ``<measure> predicted``), and the r of the true change with the true opening's: near +-1, a model can
-    follow the measure through the opening; near 0, only by seeing it."""
+    follow the measure through the opening; near 0, only by seeing it. Measures are :data:`MEASURES` and, where
+    ``frames`` has it, :data:`ASYMMETRY`; with an ``eye-corner distance (px)`` column, also the SD of the true
+    change in image pixels (``true SD (px)``), the size a model's frame-to-frame jitter must stay below."""
+    measures = [m for m in (*MEASURES, ASYMMETRY) if f"{m} true" in frames]
+    pixels = "eye-corner distance (px)" in frames
     centred = frames.copy()
-    for m in MEASURES:
+    for m in measures:
         for w in ("true", "predicted"):
             centred[f"{m} {w}"] = within_recordings(frames, f"{m} {w}")
     fits = []
     for key, g in centred.groupby(keys, sort=False):
         opening = g["opening true"].to_numpy()
-        for m in MEASURES:
+        for m in measures:
             x, y = g[f"{m} true"].to_numpy(), g[f"{m} predicted"].to_numpy()
             moves = x.std() > 0  # a measure the truth never changes has no gain
             gain = np.polyfit(x, y, 1)[0] if moves else np.nan
             r = np.corrcoef(x, y)[0, 1] if moves and y.std() > 0 else np.nan  # nan: never moves
             with_opening = np.corrcoef(x, opening)[0, 1] if moves and opening.std() > 0 else np.nan
-            fits.append((*key, m, len(g), r, gain, with_opening))
-    columns = [*keys, "measure", "frames", "r", "gain", "true r with opening"]
+            size = ((x * g["eye-corner distance (px)"].to_numpy()).std(),) if pixels else ()
+            fits.append((*key, m, len(g), r, gain, with_opening, *size))
+    columns = [*keys, "measure", "frames", "r", "gain", "true r with opening", *(("true SD (px)",) if pixels else ())]
     return pd.DataFrame(fits, columns=columns).round(2)
 
 

@@ -1,7 +1,7 @@
 """Training settings from the workflow config (shared by the FAN rule scripts)."""
 
 from neuroface.fan.device import resolve_device
-from neuroface.fan.train import TrainingConfig
+from neuroface.fan.train import BOX_JITTER_ONLY, Augmentation, TrainingConfig
 
 
 def training_config(fan: dict, stage: str, loss: str, trained_stacks: int | None) -> TrainingConfig:
@@ -15,6 +15,7 @@ def training_config(fan: dict, stage: str, loss: str, trained_stacks: int | None
         lr_steps={int(k): float(v) for k, v in section["lr_steps"].items()},
         loss=loss,
         trained_stacks=trained_stacks,
+        augmentation=Augmentation() if section.get("augmentation", True) else BOX_JITTER_ONLY,
         seed=fan["seed"],
         threads=fan["threads"],
         device=resolve_device(fan["device"]),

@@ -62,6 +62,9 @@ class Augmentation:
 
 
 NO_AUGMENTATION = Augmentation(0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0, (1.0, 1.0), 0.0)
+#: No scale, rotation, flip or colour change; the crop box still jitters by FAN's default (video crops come from
+#: a face detector, not from the true landmarks).
+BOX_JITTER_ONLY = Augmentation(0.0, (1.0, 1.0), 0.0, 0.0, 0.0, 0.0, (1.0, 1.0), Augmentation.box_jitter)
 
 
 def make_example(
