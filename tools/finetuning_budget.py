@@ -31,7 +31,7 @@ import torch
 
 from neuroface import landmarks as lm
 from neuroface.config import read_config
-from neuroface.fan import accuracy, heatmaps
+from neuroface.fan import accuracy
 from neuroface.fan.pipeline import cohort_samples
 from neuroface.fan.predict import LandmarkPredictor
 from neuroface.fan.train import BOX_JITTER_ONLY, Augmentation, TrainingConfig, train
@@ -41,11 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mouth_opening  # noqa: E402
 
 TASKS = ("BBP", "OPEN", "SPREAD", "REST")
-
-
-def task_of(recording: str, results: Path) -> str:
-    """The task of a synthetic recording, from its truth file."""
-    return str(np.load(results / "synthetic" / "truth" / f"{recording}.npz")["task"])
 
 
 def annotated_samples(workdir: Path) -> pd.DataFrame:
@@ -60,8 +55,7 @@ def annotated_samples(workdir: Path) -> pd.DataFrame:
             recording = sample.key.rsplit(":", 1)[0]
             rows.append((sample, recording, set_name))
     table = pd.DataFrame(rows, columns=["sample", "recording", "set"])
-    tasks = {r: task_of(r, results) for r in table["recording"].unique()}
-    table["task"] = table["recording"].map(tasks)
+    table["task"] = table["recording"].map(mouth_opening.recording_tasks(results, table["recording"]))
     return table
 
 
@@ -71,23 +65,13 @@ def measure(model_name: str, model, frames: pd.DataFrame, decoder: str, canthi: 
     truth = np.stack([s.points for s in frames["sample"]])
     boxes = np.stack([lm.landmark_box(p) for p in truth])
     pred, _ = LandmarkPredictor(model, decoder=decoder).predict([s.load() for s in frames["sample"]], boxes)
-    scale = accuracy.intercanthal(truth)
-    corners = [lm.MOUTH_CORNER_R, lm.MOUTH_CORNER_L]
-    crop_pixels = heatmaps.SCALE_TO_PIXELS * heatmaps.center_scale(boxes)[1]
     return pd.DataFrame(
         {
             "model": model_name,
             "recording": frames["recording"].to_numpy(),
             "set": frames["set"].to_numpy(),
             "task": frames["task"].to_numpy(),
-            "nrmse": accuracy.nrmse(pred, truth, canthi),
-            "corner error (%)": 100 * accuracy.point_errors(pred[:, corners], truth[:, corners]).mean(axis=1) / scale,
-            "eye-corner distance (heatmap px)": scale * model.config.heatmap_size / crop_pixels,
-            **{
-                f"{m} {w}": mouth_opening.distance(x, scale, m)
-                for m in mouth_opening.MEASURES
-                for w, x in (("true", truth), ("predicted", pred))
-            },
+            **mouth_opening.image_measures(pred, truth, canthi, model.config.heatmap_size),
         }
     )
 

@@ -202,19 +202,14 @@ def annotated(workdir: Path, weights: dict[str, Path]) -> pd.DataFrame:
     )
     found = np.flatnonzero(images.found)
     truth = images.truth[found]
-    scale = accuracy.intercanthal(truth)
     recordings = [images.keys[i].rsplit(":", 1)[0] for i in found]
-    tasks = {r: str(np.load(results / "synthetic" / "truth" / f"{r}.npz")["task"]) for r in set(recordings)}
+    tasks = recording_tasks(results, recordings)
     crops, boxes = [images.images[i] for i in found], np.stack([images.boxes[i] for i in found])
-    corners = [lm.MOUTH_CORNER_R, lm.MOUTH_CORNER_L]
-    # the crop the refined pass takes, from the annotated landmarks' box: 200 x its scale image pixels
-    crop_pixels = heatmaps.SCALE_TO_PIXELS * heatmaps.center_scale(np.stack([lm.landmark_box(t) for t in truth]))[1]
     tables = []
     for model, path in weights.items():
         fan = load_fan(path)
         predictor = LandmarkPredictor(fan, flip=config["fan"]["flip"], decoder=config["fan"]["decoder"])
         pred, _ = predictor.predict_refined(crops, boxes)
-        corner_error = accuracy.point_errors(pred[:, corners], truth[:, corners]).mean(axis=1) / scale
         tables.append(
             pd.DataFrame(
                 {
@@ -223,18 +218,32 @@ def annotated(workdir: Path, weights: dict[str, Path]) -> pd.DataFrame:
                     "recording": recordings,
                     "set": [images.set_of[images.owners[i]] for i in found],
                     "task": [tasks[r] for r in recordings],
-                    "nrmse": accuracy.nrmse(pred, truth, config["accuracy"]["canthi"]),
-                    "corner error (%)": 100 * corner_error,
-                    "eye-corner distance (heatmap px)": scale * fan.config.heatmap_size / crop_pixels,
-                    **{
-                        f"{m} {w}": distance(x, scale, m)
-                        for m in MEASURES
-                        for w, x in (("true", truth), ("predicted", pred))
-                    },
+                    **image_measures(pred, truth, config["accuracy"]["canthi"], fan.config.heatmap_size),
                 }
             )
         )
     return pd.concat(tables, ignore_index=True)
+
+
+def recording_tasks(results: Path, recordings) -> dict[str, str]:
+    """Recording id -> task, from the synthetic cohort's truth files."""
+    return {r: str(np.load(results / "synthetic" / "truth" / f"{r}.npz")["task"]) for r in set(recordings)}
+
+
+def image_measures(pred: np.ndarray, truth: np.ndarray, canthi: accuracy.Canthi, heatmap_size: int) -> dict:
+    """Per annotated image (``(n, 68, 2)`` predicted and annotated landmarks): NRMSE (%), mouth-corner error
+    (48 and 54, % of the eye-corner distance), the eye-corner distance in the model's heatmap pixels (for the
+    crop from the annotated landmarks' box: 200 x its scale image pixels), and each of :data:`MEASURES` of the
+    annotation and of the prediction: the columns :func:`annotated_fits` reads."""
+    scale = accuracy.intercanthal(truth)
+    corners = [lm.MOUTH_CORNER_R, lm.MOUTH_CORNER_L]
+    crop_pixels = heatmaps.SCALE_TO_PIXELS * heatmaps.center_scale(np.stack([lm.landmark_box(t) for t in truth]))[1]
+    return {
+        "nrmse": accuracy.nrmse(pred, truth, canthi),
+        "corner error (%)": 100 * accuracy.point_errors(pred[:, corners], truth[:, corners]).mean(axis=1) / scale,
+        "eye-corner distance (heatmap px)": scale * heatmap_size / crop_pixels,
+        **{f"{m} {w}": distance(x, scale, m) for m in MEASURES for w, x in (("true", truth), ("predicted", pred))},
+    }
 
 
 def annotated_fits(table: pd.DataFrame) -> pd.DataFrame:

@@ -158,6 +158,12 @@ class Workload:
         return float(self.recordings.loc[self.recordings["tracked"], "frames"].sum())
 
 
+def tracking_units(frames, models: int):
+    """Tracking's units of work for ``frames`` tracked frames through ``models`` landmark models: a unit is a
+    frame through the study's two; a third (cross-fitted) model adds its FAN's share, half a unit per frame."""
+    return frames * models / 2
+
+
 def workload(config: Mapping[str, Any], frames: Mapping[str, float] | None = None) -> Workload:
     """What each stage of a run on the synthetic cohort does, from the config alone (or with a
     run's frame counts per recording, ``frames``).
@@ -184,7 +190,7 @@ def workload(config: Mapping[str, Any], frames: Mapping[str, float] | None = Non
         "pre-training": scale.generic_images * fan["pretraining"]["epochs"] if train_source else 0,
         "fine-tuning": train * annotated * fan["finetuning"]["epochs"],
         "landmark accuracy": (n_participants - train) * annotated,
-        "tracking": tracked["frames"].sum() * models / 2,
+        "tracking": tracking_units(tracked["frames"].sum(), models),
         "3D": tracked["frames"].sum(),
         "QC": tracked["frames"].sum(),  # qc.smk: every tracked recording
         "cross-fitting": (folds - 1) * n_participants * annotated * fan["finetuning"]["epochs"] if folds else 0,
@@ -300,7 +306,7 @@ def job_units(stage: Stage, stems: pd.Series, load: Workload) -> np.ndarray:
     by_participant = rows.groupby("participant_id")["frames"].sum()
     # a stem that names the other kind of id (e.g. tracking jobs per participant) still counts
     units = np.array([per.get(s, by_participant.get(s, np.nan)) for s in stems], dtype=float)
-    return units * load.models / 2 if stage.name == "tracking" else units
+    return tracking_units(units, load.models) if stage.name == "tracking" else units
 
 
 def refit(calibration: Calibration, benchmarks: str | Path, load: Workload) -> tuple[Calibration, list[str]]:
