@@ -13,7 +13,7 @@ import yaml
 from conftest import REPO
 from neuroface.config import read_config
 from neuroface.fan.pipeline import heldout_nrmse
-from neuroface.fan.train import BOX_JITTER_ONLY, Augmentation
+from neuroface.fan.train import BOX_JITTER_ONLY, Augmentation, training_config
 from neuroface.fan.weights import load_fan
 
 sys.path.insert(0, str(REPO / "tools"))
@@ -21,10 +21,7 @@ import finetuning_budget  # noqa: E402
 
 
 @pytest.mark.parametrize("augment", [True, False])
-def test_the_switch_keeps_fan_s_augmentation_or_only_the_box_jitter(augment, monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO / "workflow" / "scripts"))
-    from _fan_config import training_config
-
+def test_the_switch_keeps_fan_s_augmentation_or_only_the_box_jitter(augment):
     fan = yaml.safe_load((REPO / "config.yaml").read_text())["fan"]
     fan["finetuning"]["augmentation"] = augment
     fan["device"] = "cpu"
@@ -60,9 +57,7 @@ def test_arms_are_measured_as_the_pipeline_measures_them(tiny):
     np.testing.assert_allclose(table["nrmse"], heldout_nrmse(model, list(frames["sample"])), rtol=1e-9)
     fan = read_config(tiny / "config.yaml")["fan"]  # validated, with the schema's defaults, as the tool reads it
     training = frames[(frames["set"] == "train") & (frames["task"] == "SPREAD")]
-    arm, loss, cpu = finetuning_budget.fine_tune(
-        weights["pretrained"], list(training["sample"]), fan["finetuning"], 1, False, 0, 1
-    )
+    arm, loss, cpu = finetuning_budget.fine_tune(weights["pretrained"], list(training["sample"]), fan, 1, False, 1)
     assert np.isfinite(loss) and cpu > 0
     moving = frames[frames["task"] != "REST"]
     summary = finetuning_budget.summary(finetuning_budget.measure("arm", arm, moving, "subpixel", "outer"))

@@ -56,6 +56,31 @@ def test_3d_of_the_true_2d_reproduces_the_true_3d(recording):
     assert np.nanmedian(err) < 1.5 and np.nanpercentile(err, 90) < 4.0, np.nanpercentile(err, [50, 90])
 
 
+@pytest.fixture(scope="module")
+def sr300_recording(tmp_path_factory):
+    """One synthetic OPEN recording by an SR300-like camera (3.5 mm depth-to-colour offset along z) and its truth."""
+    out = tmp_path_factory.mktemp("sr300")
+    plan = plan_cohort(SMALL)
+    rig = generate.participant(plan, "N002", render=False).rig
+    assert rig.model == "Intel RealSense SR300" and rig.depth_to_color.translation[2] > 0.003
+    generate.synthesize_recording(plan, "N002_02_OPEN_NORMAL", out / "r.bag", out / "r.npz", progress=False)
+    return out / "r.bag", np.load(out / "r.npz"), 1000.0 * float(rig.depth_to_color.translation[2])
+
+
+def test_exact_deprojection_removes_the_sr300_s_z_offset_that_aligned_depth_keeps(sr300_recording):
+    bag, truth, tz_mm = sr300_recording
+    track = track_table(truth["frame_number"], truth["timestamp_ms"], truth["landmarks_2d"].astype(float))
+    bias = {}
+    for deprojection in ("aligned", "exact"):
+        error = points3d(reconstruct(open_bag(bag), track, deprojection=deprojection)) - truth["landmarks_3d"]
+        bias[deprojection] = np.nanmedian(np.linalg.norm(np.nanmean(error, axis=0), axis=1))  # per landmark, mm
+    # the study's deprojection: each point ~t_z along its ray (|P| / z >= 1), on top of the lookup's own < 1 mm
+    assert tz_mm - 0.5 < bias["aligned"] < tz_mm + 1.0, (bias, tz_mm)
+    assert bias["exact"] < 1.0 and bias["exact"] < bias["aligned"] - 2.5, bias
+    with pytest.raises(ValueError, match="deprojection must be one of"):
+        reconstruct(open_bag(bag), track, deprojection="colour")
+
+
 def _depth_at_one_window_at_a_time(aligned, pixels, radius, foreground, tolerance):
     """The definition of depth_at, window by window with numpy's median and percentile."""
     h, w = aligned.shape

@@ -15,7 +15,7 @@ What is checked:
   allowed there) and ``wrapper:`` rules bring their own env: both are exempt, as are rules like ``all``.
 * Every third-party module the code of a rule imports is provided by the rule's env. Imports are collected
   by AST from the rule's script (and from ``*.py`` / ``python -m`` commands in ``shell:``), following the
-  helper modules next to the script (``_bootstrap``, ``_fan_config``...) and the ``neuroface`` package in src/
+  helper modules next to the script (``_bootstrap``...) and the ``neuroface`` package in src/
   transitively (absolute and relative imports, package ``__init__``s, ``from pkg import submodule``), and
   including imports inside functions. Imports inside a ``try:`` that catches ImportError/ModuleNotFoundError
   (its body and handlers) are optional dependencies and are not required; so are ``if TYPE_CHECKING:`` imports.

@@ -6,7 +6,7 @@ several budgets and measures each model on every annotated frame.
         [--augmentation on off] [--threads 1]
 
 Each arm fine-tunes the run's pre-trained weights as ``finetune_fan`` does (its stacks, loss, batch size,
-seed; ``results/fan/split.tsv``'s training participants) but only on the annotated frames of ``--tasks``, for
+seed, device; ``results/fan/split.tsv``'s training participants) but only on the annotated frames of ``--tasks``, for
 ``--epochs`` epochs at ``fan.finetuning.learning_rate`` held constant, with FAN's augmentation (``on``) or the
 crop box's jitter alone (``off``, ``fan.finetuning.augmentation: false``). Every model (the arms and the run's
 own ``finetuned.pth``) then predicts every annotated frame of both sets, cropped from the annotated landmarks'
@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +36,7 @@ from neuroface.config import read_config
 from neuroface.fan import accuracy
 from neuroface.fan.pipeline import cohort_samples
 from neuroface.fan.predict import LandmarkPredictor
-from neuroface.fan.train import BOX_JITTER_ONLY, Augmentation, TrainingConfig, train
+from neuroface.fan.train import BOX_JITTER_ONLY, Augmentation, train, training_config
 from neuroface.fan.weights import load_fan
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -77,17 +79,16 @@ def measure(model_name: str, model, frames: pd.DataFrame, decoder: str, canthi: 
 
 
 def fine_tune(
-    pretrained: Path, samples: list, finetuning: dict, epochs: int, augment: bool, seed: int, threads: int
+    pretrained: Path, samples: list, fan: Mapping, epochs: int, augment: bool, threads: int
 ) -> tuple[object, float, float]:
-    """One arm: the fine-tuned model, its last epoch's training loss and the CPU seconds it took."""
-    cfg = TrainingConfig(
+    """One arm: the fine-tuned model, its last epoch's training loss and the CPU seconds it took. ``fan`` is the run's
+    validated ``fan`` config section: the arm is ``finetune_fan``'s training (:func:`training_config`) for ``epochs``
+    epochs at the first learning rate throughout, with or without FAN's augmentation, on ``threads`` threads."""
+    cfg = replace(
+        training_config(fan, "finetuning", "awing", trained_stacks=fan["finetuning"]["stacks"]),
         epochs=epochs,
-        batch_size=finetuning["batch_size"],
-        learning_rate=finetuning["learning_rate"],
-        loss="awing",
-        trained_stacks=finetuning["stacks"],
+        lr_steps={},
         augmentation=Augmentation() if augment else BOX_JITTER_ONLY,
-        seed=seed,
         threads=threads,
     )
     model = load_fan(pretrained)
@@ -134,10 +135,9 @@ def main() -> None:
             model, loss, cpu = fine_tune(
                 weights["pretrained"],
                 list(training["sample"]),
-                fan["finetuning"],
+                fan,
                 epochs,
                 augmentation == "on",
-                fan["seed"],
                 args.threads,
             )
             tables.append(measure(name, model, frames, fan["decoder"], canthi))

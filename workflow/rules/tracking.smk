@@ -69,6 +69,7 @@ rule reconstruct_3d:
         recordings=lambda wildcards: TRACKED_BY_PARTICIPANT[wildcards.participant],
         models=RECONSTRUCTED,
         radius=config["tracking"]["depth_radius"],
+        deprojection=config["tracking"]["deprojection"],
         tolerance_ms=config["realsense"]["pair_tolerance_ms"],
         backend=config["realsense"]["backend"],
     script:

@@ -3,10 +3,10 @@
 
 import _bootstrap  # noqa: F401
 import pandas as pd
-from _fan_config import training_config
 
 from neuroface.fan.figures import loss_curve
 from neuroface.fan.pipeline import cohort_samples, finetune
+from neuroface.fan.train import training_config
 from neuroface.fan.weights import save_fan
 from neuroface.io import setup_logging, write_table
 from neuroface.plotting import save

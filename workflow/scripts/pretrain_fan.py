@@ -3,10 +3,10 @@
 import _bootstrap  # noqa: F401
 import numpy as np
 import pandas as pd
-from _fan_config import training_config
 
 from neuroface.fan.model import FANConfig
 from neuroface.fan.pipeline import pretrain
+from neuroface.fan.train import training_config
 from neuroface.fan.weights import save_fan
 from neuroface.io import setup_logging, write_table
 

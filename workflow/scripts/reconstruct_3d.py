@@ -18,6 +18,7 @@ for i, (recording, bag) in enumerate(zip(recordings, snakemake.input.bags, stric
         {m: tracks[m][recording] for m in models},
         snakemake.params.radius,
         snakemake.params.tolerance_ms,
+        snakemake.params.deprojection,
     )
     for model, table in tables.items():
         valid = table[V_COLUMNS].to_numpy().mean()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from neuroface import landmarks as lm
 from neuroface.fan import heatmaps
+from neuroface.fan.device import resolve_device
 from neuroface.fan.loss import weighted_adaptive_wing
 from neuroface.fan.model import FAN
 from neuroface.landmarks import landmark_box
@@ -124,6 +125,28 @@ class TrainingConfig:
     device: str = "cpu"  # "cpu" or "cuda" (resolve "auto" with device.resolve_device first)
     workers: int = 0  # DataLoader worker processes (0: load in the main process)
     mixed_precision: bool = True  # autocast on CUDA (bf16 if supported, else fp16 + GradScaler)
+
+
+def training_config(fan: Mapping, stage: str, loss: str, trained_stacks: int | None) -> TrainingConfig:
+    """The :class:`TrainingConfig` of the workflow config's ``fan.<stage>`` (``pretraining`` or ``finetuning``: epochs,
+    batch size, learning rate and its steps, FAN's augmentation or the box jitter alone) with ``fan``'s shared seed,
+    threads, device (``auto`` resolved here, on the machine that trains), DataLoader workers and mixed precision;
+    ``loss`` and ``trained_stacks`` as :class:`TrainingConfig`'s."""
+    section = fan[stage]
+    return TrainingConfig(
+        epochs=section["epochs"],
+        batch_size=section["batch_size"],
+        learning_rate=section["learning_rate"],
+        lr_steps={int(k): float(v) for k, v in section["lr_steps"].items()},
+        loss=loss,
+        trained_stacks=trained_stacks,
+        augmentation=Augmentation() if section.get("augmentation", True) else BOX_JITTER_ONLY,
+        seed=fan["seed"],
+        threads=fan["threads"],
+        device=resolve_device(fan["device"]),
+        workers=fan["workers"],
+        mixed_precision=fan["mixed_precision"],
+    )
 
 
 def freeze_all_but_last_stacks(model: FAN, stacks: int = 1) -> list[str]:

@@ -71,12 +71,15 @@ def true2d_track(
     radius: int,
     tolerance_ms: float | None = None,
     backend: str = "rosbags",
+    deprojection: str = "aligned",
 ) -> pd.DataFrame:
     """R2: the 3D landmark table (:func:`neuroface.tracking.reconstruct.reconstruct`'s columns)
     of the true 2D landmarks of a recording, median-filtered in time and read from its depth
-    stream exactly as the models' tracks are."""
+    stream exactly as the models' tracks are (``deprojection`` as ``tracking.deprojection``)."""
     smoothed = true2d_smoothed(truth, window_s)
-    return reconstruct_tracks(open_bag(bag, backend), {"true2d": smoothed}, radius, tolerance_ms)["true2d"]
+    return reconstruct_tracks(open_bag(bag, backend), {"true2d": smoothed}, radius, tolerance_ms, deprojection)[
+        "true2d"
+    ]
 
 
 def error_split(estimate: np.ndarray, truth: np.ndarray) -> tuple[float, float]:

@@ -96,6 +96,26 @@ def deproject(pixels: np.ndarray, depth: np.ndarray, intr: Intrinsics) -> np.nda
     return np.stack([d * x, d * y, d], axis=-1).astype(_F32)
 
 
+def deproject_aligned(
+    pixels: np.ndarray, depth_mm: np.ndarray, color_intr: Intrinsics, depth_to_color: Extrinsics
+) -> np.ndarray:
+    """Colour pixels ``(..., 2)`` and their *aligned* depth ``(...)`` (mm) -> the points ``(..., 3)`` (mm, colour
+    camera frame) that the depth camera measured there.
+
+    :func:`align_depth_to_color`, like librealsense's ``align`` block, stores at each colour pixel the depth
+    camera's z of the point it saw, not the colour camera's. :func:`deproject` with the colour intrinsics takes that
+    value as the colour camera's z, which puts the point ``t_z`` off along its ray when the depth-to-colour
+    translation ``t`` has a z component (about 4 mm on an SR300). Here the point is the one on the pixel's colour ray
+    ``P = s r`` (``r`` the ray at z = 1) whose depth-camera z is the stored ``d``: with ``P = R P_d + t`` (``R``,
+    ``t`` of ``depth_to_color``), ``z_d = c . (P - t)`` for ``c = R[:, 2]``, so ``s = (d + c . t) / (c . r)``.
+    NaN depth gives NaN points. Float64."""
+    rays = deproject(pixels, np.ones(np.shape(depth_mm), dtype=_F32), color_intr).astype(np.float64)
+    axis = np.asarray(depth_to_color.rotation, dtype=np.float64)[:, 2]  # the depth camera's z axis, colour frame
+    offset = float(axis @ (np.asarray(depth_to_color.translation, dtype=np.float64) * 1000.0))
+    scale = (np.asarray(depth_mm, dtype=np.float64) + offset) / (rays @ axis)
+    return rays * scale[..., None]
+
+
 def transform(points: np.ndarray, extr: Extrinsics) -> np.ndarray:
     """``rs2_transform_point_to_point`` on ``(..., 3)`` points (translation in metres: scale the
     points to metres first, or the extrinsics to the points' unit). Returns float32."""

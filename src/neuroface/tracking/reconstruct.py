@@ -4,7 +4,9 @@ For every colour frame with landmarks, the paired depth frame is aligned to the 
 librealsense's ``rs.align`` does (only around the face, which gives the same pixels there), the
 depth at each landmark is the median of the valid pixels in a ``(2r + 1)^2`` window (invalid when
 there are none), and the pixel is deprojected with the colour intrinsics (millimetres, colour
-camera frame: x right, y down, z forward).
+camera frame: x right, y down, z forward). :data:`DEPROJECTIONS`: ``aligned`` (the study's, METHOD
+section 5) takes the aligned value, which is the depth camera's z, as the colour camera's z, ``exact``
+converts it through the extrinsics first (:func:`~neuroface.realsense.geometry.deproject_aligned`).
 
 Lip landmarks sit on an occluding edge: the inner lip contour (60-67) is the border between the
 lip's front surface and the open mouth cavity 20-30 mm behind it, and the outer contour borders
@@ -31,6 +33,7 @@ from neuroface.realsense.bag import BagReader, framesets
 from neuroface.tracks import P_COLUMNS, V_COLUMNS, points, points3d
 
 __all__ = [
+    "DEPROJECTIONS",
     "FOREGROUND_LANDMARKS",
     "FOREGROUND_MM",
     "P_COLUMNS",
@@ -41,6 +44,9 @@ __all__ = [
     "reconstruct_tracks",
 ]
 
+#: How an aligned depth value becomes a point: as the colour camera's z (the study's ``rs.align`` and
+#: ``rs2_deproject_pixel_to_point``), or converted from the depth camera's z through the extrinsics.
+DEPROJECTIONS = ("aligned", "exact")
 #: Landmarks read from the nearest surface in their window: the lips (outer and inner contours).
 FOREGROUND_LANDMARKS = lm.MOUTH
 #: Depth band (mm) behind the window's near surface that still counts as that surface.
@@ -100,20 +106,30 @@ def _per_window(values: np.ndarray, valid: np.ndarray, statistic) -> np.ndarray:
 
 
 def reconstruct(
-    reader: BagReader, track: pd.DataFrame, radius: int = 2, tolerance_ms: float | None = None
+    reader: BagReader,
+    track: pd.DataFrame,
+    radius: int = 2,
+    tolerance_ms: float | None = None,
+    deprojection: str = "aligned",
 ) -> pd.DataFrame:
     """3D landmarks for a (median-filtered) 2D track of the same recording.
 
     Returns position, frame_number, timestamp_ms, X0..X67, Y0..Y67, Z0..Z67 (mm) and v0..v67
     (True where the landmark has valid depth).
     """
-    return reconstruct_tracks(reader, {"track": track}, radius, tolerance_ms)["track"]
+    return reconstruct_tracks(reader, {"track": track}, radius, tolerance_ms, deprojection)["track"]
 
 
 def reconstruct_tracks(
-    reader: BagReader, tracks: Mapping[str, pd.DataFrame], radius: int = 2, tolerance_ms: float | None = None
+    reader: BagReader,
+    tracks: Mapping[str, pd.DataFrame],
+    radius: int = 2,
+    tolerance_ms: float | None = None,
+    deprojection: str = "aligned",
 ) -> dict[str, pd.DataFrame]:
     """:func:`reconstruct` for several tracks of one recording (e.g. one per model), decoding it once."""
+    if deprojection not in DEPROJECTIONS:
+        raise ValueError(f"deprojection must be one of {DEPROJECTIONS}, got {deprojection!r}")
     rec = reader.recording
     by_position = {name: track.set_index("position") for name, track in tracks.items()}
     pts2d = {name: points(track) for name, track in tracks.items()}
@@ -138,7 +154,10 @@ def reconstruct_tracks(
             near = np.tile(foreground, len(found))
             raw = depth_at(aligned, p, radius, near, FOREGROUND_MM / (rec.depth_scale * 1000.0))
             z_mm = raw * rec.depth_scale * 1000.0
-            deprojected = geometry.deproject(p, z_mm, rec.color.intrinsics).astype(np.float64)
+            if deprojection == "exact":
+                deprojected = geometry.deproject_aligned(p, z_mm, rec.color.intrinsics, rec.depth_to_color)
+            else:
+                deprojected = geometry.deproject(p, z_mm, rec.color.intrinsics).astype(np.float64)
             xyz.update(zip(found, deprojected.reshape(len(found), lm.N_LANDMARKS, 3), strict=True))
         for name in names:
             rows[name].append(
