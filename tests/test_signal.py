@@ -376,6 +376,8 @@ def test_ladder_rule_script_runs_on_every_source(tmp_path, monkeypatch):
             correlations=f"{D}/o/c.tsv",
             errors=f"{D}/o/e.tsv",
             identity=f"{D}/o/i.tsv",
+            best=f"{D}/o/b.tsv",
+            design=f"{D}/o/d.tsv",
             md=f"{D}/o/l.md",
             pdf=f"{D}/o/l.pdf",
             png=f"{D}/o/l.png",
@@ -398,7 +400,19 @@ def test_ladder_rule_script_runs_on_every_source(tmp_path, monkeypatch):
     runpy.run_path("workflow/scripts/ladder.py", init_globals={"snakemake": sm})
 
     md = (tmp_path / "o" / "l.md").read_text()
-    assert md.count("| HC vs PS |") == 3 + 1 and md.count("| HC vs ALS |") == 3 + 1  # 3 tasks + identity
+    # per run: 3 tasks' AUCs, the identity check, 3 tasks x 5 rungs' best features, 3 tasks' design knobs
+    assert md.count("| HC vs PS |") == 3 + 1 + 15 + 3 and md.count("| HC vs ALS |") == 3 + 1 + 15 + 3
     aucs = pd.read_csv(tmp_path / "o" / "auc.tsv", sep="\t")
     assert sorted(aucs["rung"].unique()) == ["R0", "R1", "R2", "R3", "R4"] and len(aucs) == 30
+    best = pd.read_csv(tmp_path / "o" / "b.tsv", sep="\t")
+    assert len(best) == 30 and best["source"].tolist()[:5] == [
+        "true3d_50fps",
+        "true3d",
+        "true2d",
+        "finetuned",
+        "pretrained",
+    ]
+    assert best["p_family"].between(0, 1).all()
+    design = pd.read_csv(tmp_path / "o" / "d.tsv", sep="\t")
+    assert len(design) == 2 * 3 * 3 and set(design["gain"]) == {"left-right gain", "amplitude gain", "speed gain"}
     assert (tmp_path / "o" / "l.png").stat().st_size > 0

@@ -56,7 +56,8 @@ if SYNTHETIC:
 
     rule ladder:
         """The signal ladder: AUC [CI] per rung, feature correlations with R1, landmark bias and
-        jitter per rung, and the identity-only check; a table and a figure."""
+        jitter per rung, the identity-only check, the best single feature per rung and the design's
+        own separation; a table and a figure."""
         input:
             probabilities=expand(
                 "results/classification/{comparison}/{task}.tsv",
@@ -86,6 +87,8 @@ if SYNTHETIC:
             correlations="results/ladder/feature_correlation.tsv",
             errors="results/ladder/landmark_error.tsv",
             identity="results/ladder/identity.tsv",
+            best="results/ladder/best_feature.tsv",
+            design="results/ladder/design.tsv",
             md=report(
                 "results/tables/ladder.md",
                 category="Tables",

@@ -1,5 +1,6 @@
 """Rule ladder: the signal ladder's table and figure (AUC per rung, feature correlations with R1,
-landmark bias and jitter per rung, identity-only check)."""
+landmark bias and jitter per rung, identity-only check, best single feature per rung, the design's
+own separation)."""
 
 import itertools
 
@@ -10,6 +11,7 @@ import pandas as pd
 from neuroface.classification.forest import classify_sources
 from neuroface.classification.ladder import (
     RUNGS,
+    design_aucs,
     error_summary,
     feature_correlations,
     identity_aucs,
@@ -17,6 +19,7 @@ from neuroface.classification.ladder import (
     ladder_markdown,
     rung_aucs,
 )
+from neuroface.classification.univariate import best_features
 from neuroface.features.registry import USED_LANDMARKS
 from neuroface.features.rungs import error_split
 from neuroface.io import atomic_path, setup_logging, write_table
@@ -115,7 +118,31 @@ by_run = {c: sorted(r1.loc[r1["comparison"] == c, "participant_id"].unique()) fo
 identity = identity_aucs(identity_table(plan), p.runs, by_run, p.random_forest, p.seed, p.level)
 write_table(identity, snakemake.output.identity)
 
-markdown = ladder_markdown(aucs, summary, identity, p.level)
+# per rung the best single feature (max-statistic permutation test); the design's knobs per run and task
+best = pd.concat(
+    [
+        best_features(
+            {s: features[(s, task, feature_set)] for s in sorted(p.sources, key=list(RUNGS.values()).index)},
+            p.sets[feature_set],
+            disease,
+            comparison,
+            task,
+            permutations=2000,
+            seed=p.seed,
+        )
+        for comparison, (disease, feature_set) in p.runs.items()
+        for task in aucs.loc[aucs["comparison"] == comparison, "task"].unique()
+    ],
+    ignore_index=True,
+)
+write_table(best, snakemake.output.best)
+classified = {
+    (c, t): sorted(g["participant_id"].unique()) for (c, t), g in r1.groupby(["comparison", "task"], sort=False)
+}
+design = design_aucs(plan, p.runs, classified, draws=2000, seed=p.seed)
+write_table(design, snakemake.output.design)
+
+markdown = ladder_markdown(aucs, summary, identity, p.level, best, design)
 with atomic_path(snakemake.output.md) as tmp:
     tmp.write_text(markdown)
 save(ladder_figure(aucs, summary), snakemake.output.pdf, snakemake.output.png)

@@ -21,7 +21,11 @@ per rung the landmark error split into per-recording bias and frame-to-frame jit
 (:func:`error_summary`, from :func:`neuroface.features.rungs.error_split`). An identity-only
 classifier (:func:`identity_aucs`: which base photograph, skin tone, lighting, camera distance,
 face size; nothing that moves) checks that the cohort carries no identity confound: its AUC
-should be near 0.5 with a CI containing it.
+should be near 0.5 with a CI containing it. Per rung, the best single feature over participants
+and its family-wise permutation p-value (:mod:`~neuroface.classification.univariate`) say whether
+one feature carries the signal the forest does or does not find; and below every rung,
+:func:`design_aucs` says how far the cohort's own disease knobs separate the groups, before
+anything is rendered, sampled or measured.
 """
 
 from __future__ import annotations
@@ -35,9 +39,14 @@ import pandas as pd
 from neuroface.classification import roc
 from neuroface.classification.forest import classify
 from neuroface.plotting import plt
+from neuroface.synthetic.cohort import CohortPlan
+from neuroface.synthetic.generate import participant
+from neuroface.synthetic.motion import DiseaseModel
 
 __all__ = [
+    "DESIGN_COLUMNS",
     "RUNGS",
+    "design_aucs",
     "error_summary",
     "feature_correlations",
     "identity_aucs",
@@ -150,9 +159,72 @@ def identity_aucs(
     return pd.DataFrame(rows)
 
 
-def ladder_markdown(aucs: pd.DataFrame, errors: pd.DataFrame, identity: pd.DataFrame, level: float = 0.95) -> str:
+#: Columns of :func:`design_aucs`' frame.
+DESIGN_COLUMNS = ("comparison", "task", "gain", "n_control", "n_disease", "auc", "auc_population")
+
+
+def design_aucs(
+    plan: CohortPlan,
+    runs: Mapping[str, Sequence[str]],
+    participants: Mapping[tuple[str, str], Sequence[str]],
+    draws: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """How far the synthetic cohort's disease knobs themselves separate HC from each run's disease group.
+
+    Per run (``runs``: comparison -> (disease group, ...)) and task, the AUC of each of
+    :meth:`~neuroface.synthetic.motion.DiseaseParams.movement_gains` over the participants that
+    run and task classify (``participants[(comparison, task)]``; their parameters from
+    :func:`~neuroface.synthetic.generate.participant`), and in the population: ``draws`` seeded
+    participants per group from the plan's :class:`~neuroface.synthetic.motion.DiseaseModel`.
+    Columns :data:`DESIGN_COLUMNS`, one row per run, task and gain; disease is the positive class.
+    """
+    model = DiseaseModel(**plan.disease)
+    groups = plan.participants.set_index("participant_id")["group"]
+    gains: dict[str, dict[str, float]] = {}
+    rows = []
+    for comparison, (disease, *_rest) in runs.items():
+        rng = np.random.default_rng(seed)
+        drawn = {
+            g: pd.DataFrame([model.sample(g, rng).movement_gains() for _ in range(draws)]) for g in ("HC", disease)
+        }
+        labels_population = np.r_[np.zeros(draws), np.ones(draws)]
+        for (run, task), ids in participants.items():
+            if run != comparison:
+                continue
+            for pid in ids:
+                if pid not in gains:
+                    gains[pid] = participant(plan, str(pid), render=False).disease.movement_gains()
+            table = pd.DataFrame([gains[pid] for pid in ids], index=list(ids))
+            labels = (groups.loc[list(ids)] == disease).to_numpy(dtype=np.int64)
+            for gain in table.columns:
+                population = roc.auc(labels_population, np.r_[drawn["HC"][gain], drawn[disease][gain]])
+                rows.append(
+                    {
+                        "comparison": comparison,
+                        "task": task,
+                        "gain": gain,
+                        "n_control": int((labels == 0).sum()),
+                        "n_disease": int(labels.sum()),
+                        "auc": roc.auc(labels, table[gain].to_numpy()),
+                        "auc_population": population,
+                    }
+                )
+    return pd.DataFrame(rows, columns=list(DESIGN_COLUMNS))
+
+
+def ladder_markdown(
+    aucs: pd.DataFrame,
+    errors: pd.DataFrame,
+    identity: pd.DataFrame,
+    level: float = 0.95,
+    best: pd.DataFrame | None = None,
+    design: pd.DataFrame | None = None,
+) -> str:
     """The ladder as Markdown: AUC [CI] per run, task and rung; landmark errors per rung; the
-    identity-only check."""
+    identity-only check; and, when given, the best single feature per rung (``best``:
+    :func:`~neuroface.classification.univariate.best_features`' rows) and the design's own
+    separation (``design``: :func:`design_aucs`' rows)."""
     rungs = present_rungs(aucs)
     lines = [
         f"AUC [{level:.0%} DeLong CI] per rung\n",
@@ -189,6 +261,36 @@ def ladder_markdown(aucs: pd.DataFrame, errors: pd.DataFrame, identity: pd.DataF
             f"| {r.comparison.replace('_', ' ')} | {r.n_control}/{r.n_disease} | "
             f"{r.auc:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}] | {'yes' if r.ci_contains_half else 'NO'} |"
         )
+    if best is not None:
+        rung_of = {source: rung for rung, source in RUNGS.items()}
+        lines += [
+            "",
+            "Best single feature per rung (AUC over participants, each a mean over its repetitions; below 0.5: "
+            "lower in the disease group; p: max-statistic permutation test over the run's features)\n",
+            "| run | task | rung | best feature | AUC | family-wise p | without signal, 95 % of the best within |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in best.itertuples():
+            cells = (
+                "n/a | n/a | n/a | n/a"
+                if np.isnan(r.best_auc)
+                else f"{r.best_feature} | {r.best_auc:.2f} | {r.p_family:.2g} | 0.5 ± {r.null_95:.2f}"
+            )
+            lines.append(
+                f"| {r.comparison.replace('_', ' ')} | {r.task} | {rung_of.get(r.source, r.source)} | {cells} |"
+            )
+    if design is not None:
+        lines += [
+            "",
+            "The design's own separation: AUC of each disease knob, as the movements carry it, over the participants "
+            "each task classifies (in the population)\n",
+            "| run | task | n (control/disease) | " + " | ".join(design["gain"].unique()) + " |",
+            "|---|---|---|" + "---|" * design["gain"].nunique(),
+        ]
+        for (comparison, task), t in design.groupby(["comparison", "task"], sort=False):
+            cells = " | ".join(f"{r.auc:.2f} ({r.auc_population:.2f})" for r in t.itertuples())
+            n = f"{t['n_control'].iloc[0]}/{t['n_disease'].iloc[0]}"
+            lines.append(f"| {comparison.replace('_', ' ')} | {task} | {n} | {cells} |")
     return "\n".join(lines) + "\n"
 
 

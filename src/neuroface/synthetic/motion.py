@@ -85,6 +85,19 @@ class DiseaseParams:
             left *= 1.0 - self.weakness
         return right, left
 
+    def movement_gains(self) -> dict[str, float]:
+        """The knobs as the movements carry them, one number each: the left-right gain ``|log(right / left)|`` of
+        the active lip movements (:meth:`side_factors`: PS weakness against the natural asymmetry), the amplitude
+        gain ``expressivity (1 - range_reduction)`` and the speed gain ``amplitude / (rate (1 + slowness))`` (ALS).
+        They leave out the PS droop and slowing and the ALS rounding, so a feature can separate more than they do."""
+        right, left = self.side_factors()
+        amplitude = self.expressivity * (1.0 - self.range_reduction)
+        return {
+            "left-right gain": abs(float(np.log(right / left))),
+            "amplitude gain": amplitude,
+            "speed gain": amplitude / (self.rate * (1.0 + self.slowness)),
+        }
+
 
 def _beta(mean: float, concentration: float) -> stats.rv_continuous:
     return stats.beta(mean * concentration, (1.0 - mean) * concentration)
