@@ -4,9 +4,10 @@ offset along z of the participant's camera, per camera model.
     PYTHONPATH=src python tools/camera_bias.py WORKDIR
 
 R2 is the true 2D landmarks through the models' own path (filter, depth lookup, deprojection); its per-recording 3D
-bias (``results/ladder/landmark_error.tsv``, rung R2, ``3d mm``) is the length of the mean error on the features'
-landmarks. Depth aligned as ``rs.align`` aligns it (METHOD section 5) holds, at each colour pixel, the *depth*
-camera's z of the point it sees. Deprojected with the colour intrinsics, a point at colour-frame depth ``z_c`` is then
+bias (``results/ladder/landmark_error.tsv``, rung R2, ``3d mm``) is the mean, over the features' landmarks, of the
+length of each landmark's mean error over the recording's frames (``neuroface.features.rungs.error_split``). Depth
+aligned as ``rs.align`` aligns it (METHOD section 5) holds, at each colour pixel, the *depth* camera's z of the point
+it sees. Deprojected with the colour intrinsics, a point at colour-frame depth ``z_c`` is then
 read at ``z_c - t_z`` along its colour ray (``t_z`` the z component of the depth-to-colour translation, rotation
 aside), an error of ``|t_z| |P| / z_c``, about ``|t_z|`` for a face near the optical axis. So on a synthetic run,
 whose cameras are known (:func:`neuroface.synthetic.generate.participant`), the R2 bias should follow ``|t_z|``.

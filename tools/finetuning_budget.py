@@ -5,17 +5,16 @@ several budgets and measures each model on every annotated frame.
     PYTHONPATH=src python tools/finetuning_budget.py WORKDIR [--tasks SPREAD] [--epochs 20 80]
         [--augmentation on off] [--threads 1]
 
-Each arm fine-tunes the run's pre-trained weights as ``finetune_fan`` does (its stacks, loss, batch size,
-seed, device; ``results/fan/split.tsv``'s training participants) but only on the annotated frames of ``--tasks``, for
-``--epochs`` epochs at ``fan.finetuning.learning_rate`` held constant, with FAN's augmentation (``on``) or the
-crop box's jitter alone (``off``, ``fan.finetuning.augmentation: false``). Every model (the arms and the run's
-own ``finetuned.pth``) then predicts every annotated frame of both sets, cropped from the annotated landmarks'
-box (so that the face detector plays no part), with the run's decoder. Printed per model, set and task:
-images, mean NRMSE and mouth-corner error (%), and r and gain of the predicted width (48-54) and opening
-(62-66) against the annotated ones within recordings (``tools/mouth_opening.py``'s fits; gain 1 = the
-landmarks move as the mouth does); per arm, its final training loss and CPU seconds. A model whose width gain
-on SPREAD grows with the epochs, on participants it never saw as well, is limited by its training budget,
-not by its capacity, resolution or training faces.
+Each arm fine-tunes the run's pre-trained weights as ``finetune_fan`` does (its stacks, loss, batch size, seed;
+``results/fan/split.tsv``'s training participants), on the CPU, but only on the annotated frames of ``--tasks``,
+for ``--epochs`` epochs at ``fan.finetuning.learning_rate`` held constant, with FAN's augmentation (``on``) or the
+crop box's jitter alone (``off``, ``fan.finetuning.augmentation: false``). Every model (the arms and the run's own
+``finetuned.pth``) then predicts every annotated frame of both sets, cropped from the annotated landmarks' box (so
+that the face detector plays no part), with the run's decoder. Printed per model, set and task: images, mean NRMSE
+and mouth-corner error (%), and r and gain of the predicted width (48-54) and opening (62-66) against the annotated
+ones within recordings (``tools/mouth_opening.py``'s fits; gain 1 = the landmarks move as the mouth does); per arm,
+its final training loss and CPU seconds. A model whose width gain on SPREAD grows with the epochs, on participants
+it never saw as well, is limited by its training budget, not by its capacity, resolution or training faces.
 """
 
 from __future__ import annotations
@@ -83,13 +82,16 @@ def fine_tune(
 ) -> tuple[object, float, float]:
     """One arm: the fine-tuned model, its last epoch's training loss and the CPU seconds it took. ``fan`` is the run's
     validated ``fan`` config section: the arm is ``finetune_fan``'s training (:func:`training_config`) for ``epochs``
-    epochs at the first learning rate throughout, with or without FAN's augmentation, on ``threads`` threads."""
+    epochs at the first learning rate throughout, with or without FAN's augmentation, on the CPU (whose seconds are
+    measured) with ``threads`` threads and no loader processes."""
     cfg = replace(
         training_config(fan, "finetuning", "awing", trained_stacks=fan["finetuning"]["stacks"]),
         epochs=epochs,
         lr_steps={},
         augmentation=Augmentation() if augment else BOX_JITTER_ONLY,
         threads=threads,
+        device="cpu",
+        workers=0,
     )
     model = load_fan(pretrained)
     start = time.process_time()

@@ -213,6 +213,11 @@ def design_aucs(
     return pd.DataFrame(rows, columns=list(DESIGN_COLUMNS))
 
 
+def _p_text(p: float) -> str:
+    """A permutation p-value for the table: three decimals, ``< 0.001`` below (its floor is 1 / (1 + permutations))."""
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def ladder_markdown(
     aucs: pd.DataFrame,
     errors: pd.DataFrame,
@@ -274,7 +279,7 @@ def ladder_markdown(
             cells = (
                 "n/a | n/a | n/a | n/a"
                 if np.isnan(r.best_auc)
-                else f"{r.best_feature} | {r.best_auc:.2f} | {r.p_family:.2g} | 0.5 ± {r.null_95:.2f}"
+                else f"{r.best_feature} | {r.best_auc:.2f} | {_p_text(r.p_family)} | 0.5 ± {r.null_95:.2f}"
             )
             lines.append(
                 f"| {r.comparison.replace('_', ' ')} | {r.task} | {rung_of.get(r.source, r.source)} | {cells} |"

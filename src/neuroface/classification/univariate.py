@@ -6,7 +6,7 @@ a participant is the mean over its repetitions too). A feature's AUC is Mann-Whi
 disease group positive (:func:`neuroface.classification.roc.auc`; below 0.5: lower in the disease group).
 
 The best of ``k`` features is far from 0.5 even when no feature carries any group signal (with 13 features and 22
-participants, beyond 0.5 +- 0.33 one time in twenty). Its p-value is therefore the max-statistic permutation test
+participants, beyond 0.5 +- 0.33-0.35 one time in twenty). Its p-value is therefore the max-statistic permutation test
 (Westfall & Young 1993, *Resampling-Based Multiple Testing*, ch. 2): the participants' labels are permuted (group
 sizes kept), each permutation's largest ``|AUC - 0.5|`` over the features is recorded, and
 

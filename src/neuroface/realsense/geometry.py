@@ -108,7 +108,9 @@ def deproject_aligned(
     translation ``t`` has a z component (about 4 mm on an SR300). Here the point is the one on the pixel's colour ray
     ``P = s r`` (``r`` the ray at z = 1) whose depth-camera z is the stored ``d``: with ``P = R P_d + t`` (``R``,
     ``t`` of ``depth_to_color``), ``z_d = c . (P - t)`` for ``c = R[:, 2]``, so ``s = (d + c . t) / (c . r)``.
-    NaN depth gives NaN points. Float64."""
+    NaN depth gives NaN points. Float64. For an Inverse Brown-Conrady colour stream librealsense's ``align`` (and
+    :func:`align_depth_to_color`) projects without the distortion, so with non-zero coefficients the aligned pixel is
+    not exactly on the ray :func:`deproject` inverts, here as in the plain deprojection."""
     rays = deproject(pixels, np.ones(np.shape(depth_mm), dtype=_F32), color_intr).astype(np.float64)
     axis = np.asarray(depth_to_color.rotation, dtype=np.float64)[:, 2]  # the depth camera's z axis, colour frame
     offset = float(axis @ (np.asarray(depth_to_color.translation, dtype=np.float64) * 1000.0))

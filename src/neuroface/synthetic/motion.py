@@ -88,8 +88,9 @@ class DiseaseParams:
     def movement_gains(self) -> dict[str, float]:
         """The knobs as the movements carry them, one number each: the left-right gain ``|log(right / left)|`` of
         the active lip movements (:meth:`side_factors`: PS weakness against the natural asymmetry), the amplitude
-        gain ``expressivity (1 - range_reduction)`` and the speed gain ``amplitude / (rate (1 + slowness))`` (ALS).
-        They leave out the PS droop and slowing and the ALS rounding, so a feature can separate more than they do."""
+        gain ``expressivity (1 - range_reduction)`` (ALS) and the speed gain ``amplitude / (rate (1 + slowness))``
+        (the ALS and the milder PS slowing). They leave out the PS corner droop at rest, the ALS rounding, the clinical
+        signs and the faces' own asymmetry, so a feature can separate more, or less, than they do."""
         right, left = self.side_factors()
         amplitude = self.expressivity * (1.0 - self.range_reduction)
         return {
