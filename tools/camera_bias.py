@@ -41,8 +41,8 @@ def recording_bias(workdir: Path) -> pd.DataFrame:
         raise ValueError(f"{path}: no rows of rung R2 in 3d mm")
     plan = plan_cohort(cfg["synthetic"])
     recordings = plan.recordings.set_index("recording_id")["participant_id"]
-    rigs = {pid: participant(plan, pid, render=False).rig for pid in recordings.loc[table["recording_id"]].unique()}
     pids = recordings.loc[table["recording_id"]].to_numpy()
+    rigs = {pid: participant(plan, pid, render=False).rig for pid in np.unique(pids)}
     return pd.DataFrame(
         {
             "recording_id": table["recording_id"].to_numpy(),

@@ -189,6 +189,9 @@ def design_aucs(
             g: pd.DataFrame([model.sample(g, rng).movement_gains() for _ in range(draws)]) for g in ("HC", disease)
         }
         labels_population = np.r_[np.zeros(draws), np.ones(draws)]
+        population = {
+            gain: roc.auc(labels_population, np.r_[drawn["HC"][gain], drawn[disease][gain]]) for gain in drawn["HC"]
+        }
         for (run, task), ids in participants.items():
             if run != comparison:
                 continue
@@ -198,7 +201,6 @@ def design_aucs(
             table = pd.DataFrame([gains[pid] for pid in ids], index=list(ids))
             labels = (groups.loc[list(ids)] == disease).to_numpy(dtype=np.int64)
             for gain in table.columns:
-                population = roc.auc(labels_population, np.r_[drawn["HC"][gain], drawn[disease][gain]])
                 rows.append(
                     {
                         "comparison": comparison,
@@ -207,7 +209,7 @@ def design_aucs(
                         "n_control": int((labels == 0).sum()),
                         "n_disease": int(labels.sum()),
                         "auc": roc.auc(labels, table[gain].to_numpy()),
-                        "auc_population": population,
+                        "auc_population": population[gain],
                     }
                 )
     return pd.DataFrame(rows, columns=list(DESIGN_COLUMNS))
