@@ -109,8 +109,7 @@ def best_features(
     for source, table in tables.items():
         means, labels = participant_means(table, features, disease)
         n_control, n_disease = int((labels == 0).sum()), int(labels.sum())
-        row = {"comparison": comparison, "task": task, "source": source, "n_control": n_control}
-        row["n_disease"] = n_disease
+        row = {"comparison": comparison, "task": task, "source": source, "n_control": n_control, "n_disease": n_disease}
         if min(n_control, n_disease) < 2:
             row.update(best_feature="", best_auc=np.nan, p_family=np.nan, null_95=np.nan)
         else:
