@@ -28,7 +28,7 @@ from neuroface.fan.train import (
     make_example,
     train,
 )
-from neuroface.fan.weights import load_fan, load_state_dict, save_fan, verify_checksum
+from neuroface.fan.weights import file_architecture, load_fan, load_state_dict, save_fan, verify_checksum
 
 
 def _randomise_batchnorm(model: torch.nn.Module) -> None:
@@ -75,6 +75,48 @@ def test_small_config_shapes():
     assert [o.shape for o in out] == [(1, 68, 32, 32)] * 2
     with pytest.raises(ValueError, match="divisible"):
         FANConfig(input_size=96)
+
+
+def test_the_architecture_check_accepts_exactly_the_input_sizes_the_network_runs_on():
+    """FANConfig's rule (input_size divisible by 4 * 2**depth), which the workflow applies to the
+    config before any job without PyTorch, against the network itself: over input sizes that are
+    multiples of 4 (the heatmap is input_size / 4), a size is accepted iff a forward pass runs and
+    gives input_size / 4 heatmaps."""
+    for depth in (1, 2, 3):
+        net = FAN(FANConfig(stacks=1, features=8, depth=depth, input_size=4 * 2**depth)).eval()
+        for size in range(16, 100, 4):
+            try:
+                FANConfig(stacks=1, features=8, depth=depth, input_size=size)
+                accepted = True
+            except ValueError:
+                accepted = False
+            try:
+                with torch.no_grad():
+                    runs = net(torch.rand(1, 3, size, size))[-1].shape[-2:] == (size // 4, size // 4)
+            except RuntimeError:  # the hourglass's upsampled branch does not match its skip
+                runs = False
+            assert accepted == runs, (depth, size)
+
+
+def test_architecture_of_a_weights_file_without_torch(tmp_path):
+    """The DAG reads a weights file's architecture from its sidecar, without loading PyTorch; a file
+    without one (face-alignment's 2DFAN-4) is the study's FAN(4); a broken sidecar names itself."""
+    import subprocess
+
+    cfg = FANConfig(stacks=2, features=16, depth=2, input_size=32)
+    save_fan(FAN(cfg), tmp_path / "ours.pth")
+    (tmp_path / "2DFAN4.pth.tar").write_bytes(b"")
+    code = (
+        "import sys; from neuroface.fan.weights import file_architecture as a; "
+        f"print(a({str(tmp_path / 'ours.pth')!r}).to_dict(), a({str(tmp_path / '2DFAN4.pth.tar')!r}).stacks, "
+        "'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f"{cfg.to_dict()} 4 False"
+    assert load_fan(tmp_path / "ours.pth").config == file_architecture(tmp_path / "ours.pth") == cfg
+    (tmp_path / "ours.pth.json").write_text('{"config": {"stacks": 2, "input_size": 30}}')
+    with pytest.raises(InputError, match=r"ours\.pth\.json.*divisible"):
+        file_architecture(tmp_path / "ours.pth")
 
 
 def test_decode_matches_get_preds_fromhm():

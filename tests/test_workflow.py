@@ -201,14 +201,37 @@ def test_bad_config_stops_before_any_job(workdir, change, message):
     assert not (workdir / "results").exists()
 
 
-def test_fine_tuning_more_stacks_than_the_fan_has_stops_before_any_job(workdir):
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        # the shipped file's sidecar says 2 stacks (fan.architecture is what source train would build)
+        ("file", "3 stacks to fine-tune, but the pre-trained FAN ("),
+        ("train", "3 stacks to fine-tune, but fan.architecture has 2"),
+    ],
+)
+def test_fine_tuning_more_stacks_than_the_fan_has_stops_before_any_job(workdir, source, message):
     cfg = yaml.safe_load((workdir / "config.yaml").read_text())
-    cfg["fan"]["finetuning"]["stacks"] = cfg["fan"]["architecture"]["stacks"] + 1
+    cfg["fan"]["finetuning"]["stacks"] = 3
+    cfg["fan"]["pretrained"]["source"] = source
     (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
     result = snakemake("-n", "-d", str(workdir))
     out = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "fan.finetuning.stacks: 3 stacks to fine-tune, but fan.architecture has 2" in out, out
+    assert f"fan.finetuning.stacks: {message}" in out, out
+    assert source == "train" or "demo_pretrained.pth) has 2" in out, out
+    assert not (workdir / "results").exists()
+
+
+def test_an_architecture_the_fan_cannot_be_built_from_stops_before_any_job(workdir):
+    """input_size against depth, which the schema cannot express: checked when the DAG is built
+    (without PyTorch), not after the cohort is rendered."""
+    cfg = yaml.safe_load((workdir / "config.yaml").read_text())
+    cfg["fan"]["architecture"]["input_size"] = 130
+    (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
+    result = snakemake("-n", "-d", str(workdir))
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "config fan.architecture: input_size 130 must be divisible by 4 * 2**depth = 64" in out, out
     assert not (workdir / "results").exists()
 
 

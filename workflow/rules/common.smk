@@ -22,6 +22,7 @@ from neuroface.inputs.annotated import (
 from neuroface.classification.forest import check_forest_params  # noqa: E402
 from neuroface.synthetic.cohort import RECORDING_SUFFIXES, plan_cohort  # noqa: E402
 from neuroface.fan import weights as fan_weights  # noqa: E402
+from neuroface.fan.architecture import FANConfig  # noqa: E402
 from neuroface.features import registry as feature_registry  # noqa: E402
 from neuroface.features.exclusions import (
     CLASSIFICATION_TASKS,
@@ -29,11 +30,10 @@ from neuroface.features.exclusions import (
 )  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
-if config["fan"]["finetuning"]["stacks"] > config["fan"]["architecture"]["stacks"]:
-    raise WorkflowError(
-        f"config fan.finetuning.stacks: {config['fan']['finetuning']['stacks']} stacks to fine-tune, but "
-        f"fan.architecture has {config['fan']['architecture']['stacks']}"
-    )
+try:  # what the schema cannot say: input_size against depth (FAN's own check, without torch)
+    FANConfig(**config["fan"]["architecture"])
+except ValueError as err:
+    raise WorkflowError(f"config fan.architecture: {err}") from None
 
 SYNTHETIC = config["cohort"]["source"] == "synthetic"
 SYNTH_DIR = config["synthetic"]["out_dir"]
@@ -140,6 +140,27 @@ def _pretrained_weights():
 
 
 PRETRAIN_FAN, PRETRAINED_WEIGHTS = _pretrained_weights()
+
+
+def _check_finetuning_stacks():
+    """Fine-tuning cannot train more stacks than the pre-trained FAN has: fan.architecture's when
+    pre-trained here, else the weights file's (its sidecar, or 2DFAN-4's 4 stacks)."""
+    if PRETRAIN_FAN:
+        stacks, which = config["fan"]["architecture"]["stacks"], "fan.architecture"
+    else:
+        try:
+            stacks = fan_weights.file_architecture(PRETRAINED_WEIGHTS).stacks
+        except InputError as err:
+            raise WorkflowError(f"{err}") from None
+        which = f"the pre-trained FAN ({PRETRAINED_WEIGHTS})"
+    if config["fan"]["finetuning"]["stacks"] > stacks:
+        raise WorkflowError(
+            f"config fan.finetuning.stacks: {config['fan']['finetuning']['stacks']} stacks to fine-tune, "
+            f"but {which} has {stacks}"
+        )
+
+
+_check_finetuning_stacks()
 PARTICIPANT_IDS = sorted(RECORDINGS["participant_id"].unique())
 # the study's two models (Table III, Fig. 2, QC, outliers)
 MODELS = ("pretrained", "finetuned")

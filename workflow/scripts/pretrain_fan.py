@@ -4,7 +4,7 @@ import _bootstrap  # noqa: F401
 import numpy as np
 import pandas as pd
 
-from neuroface.fan.model import FANConfig
+from neuroface.fan.architecture import FANConfig
 from neuroface.fan.pipeline import pretrain
 from neuroface.fan.train import training_config
 from neuroface.fan.weights import save_fan

@@ -1,7 +1,8 @@
 """Face alignment with FAN (Bulat & Tzimiropoulos 2017; rules in ``workflow/rules/fan.smk``):
 pre-trained and fine-tuned landmark models, and their accuracy (Table III, Fig. 2).
 
-Inference: :mod:`~neuroface.fan.model` (the stacked-hourglass network),
+Inference: :mod:`~neuroface.fan.architecture` (its numbers, without PyTorch: what the DAG checks),
+:mod:`~neuroface.fan.model` (the stacked-hourglass network),
 :mod:`~neuroface.fan.heatmaps` (crops and decoding), :mod:`~neuroface.fan.weights` (safe loading,
 checksums), :mod:`~neuroface.fan.detection` (face detectors behind one interface),
 :mod:`~neuroface.fan.predict` (batched landmark prediction), :mod:`~neuroface.fan.device` (where
@@ -16,6 +17,7 @@ This ``__init__`` imports nothing, so importing an inference module never loads 
 
 __all__ = [
     "accuracy",
+    "architecture",
     "data",
     "detection",
     "device",

@@ -8,36 +8,11 @@ trained here load into face-alignment.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-@dataclass(frozen=True)
-class FANConfig:
-    """Architecture: ``stacks`` hourglasses of ``depth`` levels on ``features`` channels."""
-
-    stacks: int = 4
-    features: int = 256
-    depth: int = 4
-    input_size: int = 256
-    landmarks: int = 68
-
-    def __post_init__(self) -> None:
-        if self.stacks < 1 or self.features % 4 or self.features < 8:
-            raise ValueError(f"FAN needs >= 1 stack and features divisible by 4, got {self}")
-        if self.input_size % (4 * 2**self.depth):
-            raise ValueError(f"input_size {self.input_size} must be divisible by 4 * 2**depth = {4 * 2**self.depth}")
-
-    @property
-    def heatmap_size(self) -> int:
-        """Heatmap side in pixels: the stem downsamples the input four times."""
-        return self.input_size // 4
-
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
+from neuroface.fan.architecture import FANConfig
 
 
 class ConvBlock(nn.Module):

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuroface.errors import InputError
+from neuroface.fan.architecture import FANConfig
 from neuroface.io import atomic_path
 
 if TYPE_CHECKING:
     import torch
 
-    from neuroface.fan.model import FAN, FANConfig
+    from neuroface.fan.model import FAN
 
 log = logging.getLogger(__name__)
 
@@ -134,16 +135,28 @@ def load_state_dict(path: str | Path, expected_sha256: str | None = None) -> dic
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
-def load_fan(path: str | Path, config: FANConfig | None = None, expected_sha256: str | None = None) -> FAN:
-    """A FAN in eval mode from a weights file; the architecture comes from ``config``, else the
-    file's JSON sidecar, else the study's (2DFAN-4) settings."""
-    from neuroface.fan.model import FAN, FANConfig
+def file_architecture(path: str | Path) -> FANConfig:
+    """The architecture of a weights file, without PyTorch: its JSON sidecar's (this project's
+    checkpoints), else the study's 2DFAN-4 settings (face-alignment's files have no sidecar).
 
+    Raises :class:`InputError` naming the sidecar when it cannot be read or describes no FAN.
+    """
     path = Path(path)
     sidecar = path.with_name(path.name + ".json")
-    if config is None and sidecar.is_file():
-        config = FANConfig(**json.loads(sidecar.read_text())["config"])
-    model = FAN(config or FANConfig())
+    if not sidecar.is_file():
+        return FANConfig()
+    try:
+        return FANConfig(**json.loads(sidecar.read_text())["config"])
+    except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+        raise InputError(sidecar, f"does not describe a FAN architecture: {exc}") from None
+
+
+def load_fan(path: str | Path, config: FANConfig | None = None, expected_sha256: str | None = None) -> FAN:
+    """A FAN in eval mode from a weights file; the architecture comes from ``config``, else
+    :func:`file_architecture`."""
+    from neuroface.fan.model import FAN
+
+    model = FAN(config or file_architecture(path))
     state = load_state_dict(path, expected_sha256)
     try:
         model.load_state_dict(state)

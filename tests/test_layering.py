@@ -1,0 +1,106 @@
+"""The package's import structure (README "Layout"): imports only point down the stages, inference
+never imports training, and building the DAG does not load PyTorch.
+
+Imports are read from the source with :mod:`ast` (function-level imports included, since a lazy
+import is still a dependency), not from a running interpreter."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+
+from conftest import REPO
+
+SRC = REPO / "src" / "neuroface"
+
+#: README "Layout", bottom up: the shared leaves (each may import the ones before it), the device
+#: layer, then the stages in the order of the rule table; ``scale`` (outside the rules) is on top.
+ORDER = [
+    "errors",
+    "io",
+    "cpu_isa",
+    "colors",
+    "landmarks",
+    "drawing",
+    "tracks",
+    "plotting",
+    "config",
+    "realsense",
+    "inputs",
+    "synthetic",
+    "fan",
+    "tracking",
+    "qc",
+    "features",
+    "classification",
+    "scale",
+]
+#: ``neuroface.fan``'s training modules, which no inference module may import (README "FAN").
+TRAINING = {"neuroface.fan.loss", "neuroface.fan.train", "neuroface.fan.data", "neuroface.fan.pipeline"}
+
+
+def _module_name(path) -> str:
+    return ".".join(path.relative_to(SRC.parent).with_suffix("").parts).removesuffix(".__init__")
+
+
+def _imports() -> dict[str, set[str]]:
+    """module -> the ``neuroface`` modules it imports (``from a import b`` counts ``a`` and, where
+    ``a.b`` is a module, ``a.b``)."""
+    modules = {_module_name(p): p for p in SRC.rglob("*.py")}
+    found = {}
+    for name, path in modules.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets.add(node.module)
+                targets |= {f"{node.module}.{a.name}" for a in node.names} & modules.keys()
+        found[name] = {t for t in targets if t.split(".")[0] == "neuroface" and t != "neuroface"}
+    return found
+
+
+def _unit(module: str) -> str:
+    return module.split(".")[1]
+
+
+def test_every_module_has_its_place_in_the_layering():
+    units = {_unit(m) for m in _imports() if m != "neuroface"}
+    assert units == set(ORDER), units ^ set(ORDER)
+
+
+def test_imports_only_point_down():
+    rank = {unit: i for i, unit in enumerate(ORDER)}
+    upward = [
+        f"{module} imports {target}"
+        for module, targets in _imports().items()
+        if module != "neuroface"
+        for target in targets
+        if rank[_unit(target)] > rank[_unit(module)]
+    ]
+    assert not upward, upward
+
+
+def test_inference_never_imports_training():
+    imports = _imports()
+    importers = {module for module, targets in imports.items() for target in targets if target in TRAINING}
+    assert importers <= TRAINING, importers - TRAINING
+    # and the test sees the imports it guards: the training modules do import each other
+    assert "neuroface.fan.train" in imports["neuroface.fan.pipeline"]
+    assert "neuroface.fan.loss" in imports["neuroface.fan.train"]
+
+
+def test_building_the_dag_does_not_load_pytorch():
+    """The modules the Snakefile and rule files import at the top level (common.smk's checks run
+    when the DAG is built, also for a dry run and in every SLURM job) load no PyTorch: only
+    ``fan.device: auto`` does, to look for a GPU."""
+    pattern = re.compile(r"^from (neuroface[\w.]*) import|^import (neuroface[\w.]*)", re.M)
+    sources = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
+    modules = sorted({a or b for path in sources for a, b in pattern.findall(path.read_text())})
+    assert "neuroface.fan.architecture" in modules and "neuroface.fan.device" in modules, modules
+    code = "import importlib, sys\n" + "".join(f"importlib.import_module({m!r})\n" for m in modules)
+    code += "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
