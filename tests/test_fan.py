@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import sys
 
@@ -354,8 +355,18 @@ def test_weights_round_trip_checksum_and_safe_loading(tmp_path):
     torch.testing.assert_close(again(x)[-1], model(x)[-1])
     named = tmp_path / "2DFAN4-deadbeef00.pth.tar"
     named.write_bytes(path.read_bytes())
-    with pytest.raises(InputError, match="checksum mismatch"):
+    with pytest.raises(InputError, match="checksum mismatch") as err:
         verify_checksum(named)
+    assert "name" not in str(err.value)  # the name's hash is the wrong one: no hint
+    # a configured checksum wins over the name's, and a mismatch says when the name's hash is right
+    # (a lab that points fan.pretrained.path at 2DFAN-4 but keeps the demo model's sha256)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    right = tmp_path / f"2DFAN4-{digest[:10]}.pth.tar"
+    right.write_bytes(path.read_bytes())
+    verify_checksum(right)
+    verify_checksum(right, digest)
+    with pytest.raises(InputError, match=f"name, {digest[:10]}, matches it.*sha256: null") as err:
+        verify_checksum(right, "efd4ed174f20")
     evil = tmp_path / "evil.pth"
     torch.save({"weights": object()}, evil)
     with pytest.raises(InputError, match="not a loadable weights file"):

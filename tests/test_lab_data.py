@@ -379,6 +379,32 @@ def test_weights_path_typo_never_falls_back_to_the_cache(prefixed, tiny, tmp_pat
     assert not (prefixed.workdir / "results").exists()
 
 
+def test_the_readmes_lab_config_plans_over_config_yaml(prefixed, tiny, tmp_path):
+    """README "Running on the lab's data": its ``lab.yaml``, with this cohort's files for the lab's paths and
+    the tiny FAN under 2DFAN-4's file name (its own hash in the name), passed with ``--configfile`` over the
+    shipped ``config.yaml``, plans the lab's DAG. Before: the snippet left config.yaml's ``sha256`` (the demo
+    model's) in force, and 2DFAN-4 failed its checksum before any job."""
+    section = (REPO / "README.md").read_text().split("## Running on the lab's data", 1)[1]
+    lab = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    assert lab["fan"]["pretrained"]["path"] == "/data/weights/2DFAN4-11f355bf06.pth.tar", lab
+    weights = tiny / "results" / "fan" / "pretrained.pth"
+    fan4 = tmp_path / "weights" / f"2DFAN4-{hashlib.sha256(weights.read_bytes()).hexdigest()[:10]}.pth.tar"
+    fan4.parent.mkdir()
+    shutil.copy(weights, fan4)
+    shutil.copy(weights.with_name(weights.name + ".json"), fan4.with_name(fan4.name + ".json"))  # the tiny FAN's
+    for key in ("participants", "recordings", "segmentation", "annotations"):
+        lab["cohort"][key] = str(getattr(prefixed, key))
+    del lab["cohort"]["frames"]  # optional; the tiny cohort has no exported frame images
+    lab["fan"]["pretrained"]["path"] = str(fan4)
+    lab["fan"]["train_participants_per_group"] = 1  # the tiny cohort has 2 PS participants
+    (prefixed.workdir / "lab.yaml").write_text(yaml.safe_dump(lab))
+    shutil.copy(REPO / "config.yaml", prefixed.workdir / "config.yaml")
+    job = run(prefixed.workdir, "-n", "--configfile", "lab.yaml", timeout=600)
+    assert job.proc.returncode == 0, job.text
+    assert "track_landmarks" in job.text and "synthetic_participant" not in job.text, job.text
+    assert not (prefixed.workdir / "results").exists()
+
+
 def test_too_few_annotated_participants_for_the_split_stop_before_any_job(prefixed):
     """The tiny cohort has 2 PS participants and trains on 1 per group; without one's annotations, PS has
     nobody to test on. Before: the split counted every participant and went ahead."""

@@ -79,14 +79,20 @@ def verify_checksum(path: str | Path, expected: str | None = None) -> None:
     """Check a weights file against ``expected`` (a SHA-256 or its prefix), or against the hash
     prefix in its own name (``2DFAN4-11f355bf06.pth.tar``) when none is given."""
     path = Path(path)
+    named = _HASH_IN_NAME.search(path.name)
     if expected is None:
-        match = _HASH_IN_NAME.search(path.name)
-        if match is None:
+        if named is None:
             return
-        expected = match.group(1)
+        expected = named.group(1)
     actual = sha256(path)
     if not actual.startswith(expected.lower()):
-        raise InputError(path, f"checksum mismatch: SHA-256 {actual[:16]}..., expected {expected}...")
+        hint = (
+            f"; the hash in the file's name, {named.group(1)}, matches it: the expected checksum is another "
+            "file's (fan.pretrained.sha256: null checks the name's hash)"
+            if named and actual.startswith(named.group(1).lower())
+            else ""
+        )
+        raise InputError(path, f"checksum mismatch: SHA-256 {actual[:16]}..., expected {expected}...{hint}")
 
 
 def download_pretrained(dest: str | Path, url: str = FAN4_URL, timeout_s: float = 60.0) -> Path:
