@@ -17,7 +17,8 @@ import yaml
 
 from conftest import REPO, rule_script
 from neuroface.cpu_isa import cpu_isa_environment
-from neuroface.fan.device import resolve_device, scheduler_gpus
+from neuroface.errors import InputError
+from neuroface.fan.device import job_device, resolve_device, scheduler_gpus
 from neuroface.fan.model import FAN, FANConfig
 from neuroface.fan.predict import inference_dtype
 from neuroface.fan.train import Augmentation, Sample, TrainingConfig, autocast_dtype, make_example, train
@@ -106,6 +107,19 @@ def test_mixed_precision_only_on_cuda():
 def test_rules_ask_for_a_gpu_only_when_they_will_use_one(device, gpus):
     assert scheduler_gpus(device) == gpus
     assert resolve_device(device) == ("cuda" if gpus else "cpu")
+
+
+def test_a_job_without_a_usable_gpu_stops_naming_fan_device(monkeypatch):
+    """``fan.device: cuda`` plans GPU jobs without looking for a GPU (the DAG is built on a login node);
+    a job that lands where PyTorch has none stops with the setting to change. ``auto`` falls back."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(InputError, match=r"config\.yaml: fan\.device is 'cuda', but this node has no GPU") as err:
+        job_device("cuda")
+    assert torch.__version__ in str(err.value)
+    assert scheduler_gpus("cuda") == 1  # the plan still asks for one
+    assert job_device("auto") == job_device("cpu") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert job_device("cuda") == job_device("auto") == "cuda"
 
 
 @pytest.mark.parametrize(("cpu_isa", "capability", "onednn"), [("avx2", "AVX2", "isa:Intel AVX2\n")])

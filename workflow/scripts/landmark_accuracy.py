@@ -6,13 +6,13 @@ import _bootstrap  # noqa: F401
 import pandas as pd
 
 from neuroface.fan.detection import make_detector
-from neuroface.fan.device import resolve_device
+from neuroface.fan.device import job_device
 from neuroface.fan.pipeline import evaluate
 from neuroface.io import setup_logging, write_table
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0])
-device = resolve_device(snakemake.params.device)
+device = job_device(snakemake.params.device)
 sets = ("test",)
 if "arms" in snakemake.params.keys():
     models = {"pretrained": snakemake.input.pretrained, **{arm: snakemake.input[arm] for arm in snakemake.params.arms}}

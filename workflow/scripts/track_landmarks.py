@@ -6,7 +6,7 @@ import _bootstrap  # noqa: F401
 import torch
 
 from neuroface.fan.detection import make_detector
-from neuroface.fan.device import resolve_device
+from neuroface.fan.device import job_device
 from neuroface.fan.predict import LandmarkPredictor, inference_dtype
 from neuroface.fan.weights import load_fan
 from neuroface.io import setup_logging, write_table
@@ -19,7 +19,7 @@ log = setup_logging(snakemake.log[0])
 cfg = snakemake.params.tracking
 models = snakemake.params.models
 torch.set_num_threads(snakemake.threads)  # one job per core: no oversubscription when jobs run side by side
-device = resolve_device(snakemake.params.device)
+device = job_device(snakemake.params.device)
 detector = make_detector(cfg, device)  # one detector (and its weights) for both trackers
 settings = TrackerSettings(cfg["batch_size"], cfg["min_confidence"], cfg["max_jump"], cfg["margin"])
 trackers = {

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from neuroface import landmarks as lm
 from neuroface.fan import heatmaps
-from neuroface.fan.device import resolve_device
+from neuroface.fan.device import job_device
 from neuroface.fan.loss import weighted_adaptive_wing
 from neuroface.fan.model import FAN
 from neuroface.landmarks import landmark_box
@@ -122,7 +122,7 @@ class TrainingConfig:
     augmentation: Augmentation = field(default_factory=Augmentation)
     seed: int = 0
     threads: int = 2
-    device: str = "cpu"  # "cpu" or "cuda" (resolve "auto" with device.resolve_device first)
+    device: str = "cpu"  # "cpu" or "cuda" (resolve "auto" with device.job_device first)
     workers: int = 0  # DataLoader worker processes (0: load in the main process)
     mixed_precision: bool = True  # autocast on CUDA (bf16 if supported, else fp16 + GradScaler)
 
@@ -143,7 +143,7 @@ def training_config(fan: Mapping, stage: str, loss: str, trained_stacks: int | N
         augmentation=Augmentation() if section.get("augmentation", True) else BOX_JITTER_ONLY,
         seed=fan["seed"],
         threads=fan["threads"],
-        device=resolve_device(fan["device"]),
+        device=job_device(fan["device"]),
         workers=fan["workers"],
         mixed_precision=fan["mixed_precision"],
     )
