@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -121,7 +122,6 @@ def test_the_shipped_pretrained_fan_is_the_configured_one_made_from_the_demo_cor
     """config.yaml and the schema's default pin the shipped weights' hash, and their sidecar's held-out set is the
     10 % of the demo preset's generic corpus that rule pretrain_fan holds out: the file is what the overlay
     resources/experiments/pretrain_demo_fan.yaml re-makes, not a model of an older corpus."""
-    import hashlib
     import json
 
     from neuroface.synthetic.cohort import PRESETS
@@ -220,6 +220,28 @@ def test_fine_tuning_more_stacks_than_the_fan_has_stops_before_any_job(workdir, 
     assert f"fan.finetuning.stacks: {message}" in out, out
     assert source == "train" or "demo_pretrained.pth) has 2" in out, out
     assert not (workdir / "results").exists()
+
+
+def test_missing_or_wrong_s3fd_weights_stop_before_any_job(workdir, tmp_path):
+    """tracking.detector sfd: the weights are found and checked when the DAG is built, not when the
+    first tracking job starts (after the cohort is rendered and the FAN fine-tuned)."""
+    cfg = yaml.safe_load((workdir / "config.yaml").read_text())
+    weights = tmp_path / "s3fd-0123456789.pth"  # its name's hash is not its own
+    weights.write_bytes(b"not S3FD")
+    for sfd, message in [
+        ({"path": str(tmp_path / "missing.pth"), "sha256": None}, "S3FD weights not found (tracking.sfd.path)"),
+        ({"path": str(weights), "sha256": None}, "checksum mismatch"),
+    ]:
+        cfg["tracking"].update(detector="sfd", sfd=sfd)
+        (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
+        result = snakemake("-n", "-d", str(workdir))
+        out = result.stdout + result.stderr
+        assert result.returncode != 0 and message in out, out
+        assert not (workdir / "results").exists()
+    cfg["tracking"]["sfd"]["sha256"] = hashlib.sha256(b"not S3FD").hexdigest()  # a configured checksum wins
+    (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
+    result = snakemake("-n", "-d", str(workdir))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_an_architecture_the_fan_cannot_be_built_from_stops_before_any_job(workdir):

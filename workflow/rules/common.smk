@@ -161,6 +161,23 @@ def _check_finetuning_stacks():
 
 
 _check_finetuning_stacks()
+
+
+def _check_face_detector():
+    """S3FD's weights, with tracking.detector sfd: found and checked before any job, as the
+    pre-trained FAN's are (an explicit tracking.sfd.path never falls back to the cache).
+    """
+    sfd = config["tracking"]["sfd"]
+    if config["tracking"]["detector"] == "sfd":
+        try:
+            fan_weights.verify_checksum(
+                fan_weights.locate_sfd(sfd["path"]), sfd["sha256"]
+            )
+        except InputError as err:
+            raise WorkflowError(f"{err}") from None
+
+
+_check_face_detector()
 PARTICIPANT_IDS = sorted(RECORDINGS["participant_id"].unique())
 # the study's two models (Table III, Fig. 2, QC, outliers)
 MODELS = ("pretrained", "finetuned")

@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from neuroface.errors import InputError
-from neuroface.fan.weights import hub_cache_path, load_state_dict
+from neuroface.fan.weights import SFD_FILE, SFD_URL, load_state_dict, locate_sfd
 
 __all__ = [
     "SFD_FILE",
@@ -59,11 +59,6 @@ __all__ = [
     "make_detector",
     "nms",
 ]
-
-#: face-alignment's S3FD weights (torch.hub caches them under this name; the hex is the start of
-#: the file's SHA-256, checked on every load).
-SFD_URL = "https://www.adrianbulat.com/downloads/python-fan/s3fd-619a316812.pth"
-SFD_FILE = SFD_URL.rsplit("/", 1)[1]
 
 
 class FaceDetector(ABC):
@@ -272,20 +267,6 @@ class SFDDetector(FaceDetector):
             return None
         area = (faces[:, 2] - faces[:, 0]) * (faces[:, 3] - faces[:, 1])
         return faces[int(np.argmax(area)), :4].astype(np.float64)
-
-
-def locate_sfd(configured: str | None) -> Path:
-    """The S3FD weights: the configured path (never anything else when one is given), else
-    face-alignment's torch.hub cache. Raises :class:`InputError` saying where to get them."""
-    path = Path(configured) if configured else hub_cache_path(SFD_FILE)
-    if path.is_file():
-        return path
-    where = "tracking.sfd.path" if configured else f"face-alignment's cache ({path})"
-    raise InputError(
-        path,
-        f"S3FD weights not found ({where}). They are face-alignment's, from {SFD_URL}; fetch that file "
-        "on a machine with network access and set tracking.sfd.path to it, or use tracking.detector: haar.",
-    )
 
 
 def make_detector(tracking: Mapping[str, Any], device: str = "cpu") -> FaceDetector:

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 FAN4_URL = "https://www.adrianbulat.com/downloads/python-fan/2DFAN4-11f355bf06.pth.tar"
 FAN4_FILE = FAN4_URL.rsplit("/", 1)[1]
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")
+#: face-alignment's S3FD face detector weights (torch.hub caches them under this name; the hex is the
+#: start of the file's SHA-256, checked on every load); the network is :mod:`neuroface.fan.detection`'s.
+SFD_URL = "https://www.adrianbulat.com/downloads/python-fan/s3fd-619a316812.pth"
+SFD_FILE = SFD_URL.rsplit("/", 1)[1]
 
 
 def hub_cache_path(filename: str = FAN4_FILE) -> Path:
@@ -64,6 +68,20 @@ def locate_pretrained(configured: str | None) -> Path:
         f"pre-trained FAN weights not found{hint}. "
         f"They are face-alignment's 2DFAN-4, downloaded from {FAN4_URL}; fetch that file on a machine "
         "with network access and set fan.pretrained.path to it, or enable fan.pretrained.download.",
+    )
+
+
+def locate_sfd(configured: str | None) -> Path:
+    """The S3FD weights: the configured path (never anything else when one is given), else
+    face-alignment's torch.hub cache. Raises :class:`InputError` saying where to get them."""
+    path = Path(configured) if configured else hub_cache_path(SFD_FILE)
+    if path.is_file():
+        return path
+    where = "tracking.sfd.path" if configured else f"face-alignment's cache ({path})"
+    raise InputError(
+        path,
+        f"S3FD weights not found ({where}). They are face-alignment's, from {SFD_URL}; fetch that file "
+        "on a machine with network access and set tracking.sfd.path to it, or use tracking.detector: haar.",
     )
 
 
