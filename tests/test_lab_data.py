@@ -379,6 +379,14 @@ def test_weights_path_typo_never_falls_back_to_the_cache(prefixed, tiny, tmp_pat
     assert not (prefixed.workdir / "results").exists()
 
 
+def test_a_missing_frames_directory_stops_before_any_job(prefixed):
+    """cohort.frames (the annotated frames as images) names a directory that is not there. Before: found by
+    the first annotated_frames job."""
+    frames = prefixed.workdir / "Frames"
+    prefixed.config(cohort__frames=str(frames))
+    assert_stops_before_any_job(prefixed, dry_run(prefixed), f"config cohort.frames: {frames} is not a directory")
+
+
 def test_the_readmes_lab_config_plans_over_config_yaml(prefixed, tiny, tmp_path):
     """README "Running on the lab's data": its ``lab.yaml``, with this cohort's files for the lab's paths and
     the tiny FAN under 2DFAN-4's file name (its own hash in the name), passed with ``--configfile`` over the

@@ -41,6 +41,10 @@ SYNTH_DIR = config["synthetic"]["out_dir"]
 # contents, so that switching it reruns nothing
 SYNTHETIC_CONFIG = {k: v for k, v in config["synthetic"].items() if k != "keep_bags"}
 FRAME_IMAGES = None if SYNTHETIC else config["cohort"].get("frames")
+if FRAME_IMAGES and not Path(FRAME_IMAGES).is_dir():
+    raise WorkflowError(
+        f"config cohort.frames: {FRAME_IMAGES} is not a directory (the annotated frames' images)"
+    )
 
 
 def _cohort_tables():
