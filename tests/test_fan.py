@@ -365,7 +365,7 @@ def test_weights_round_trip_checksum_and_safe_loading(tmp_path):
     right.write_bytes(path.read_bytes())
     verify_checksum(right)
     verify_checksum(right, digest)
-    with pytest.raises(InputError, match=f"name, {digest[:10]}, matches it.*sha256: null") as err:
+    with pytest.raises(InputError, match=f"name, {digest[:10]}, matches it.*fan.pretrained.sha256: null") as err:
         verify_checksum(right, "efd4ed174f20")
     evil = tmp_path / "evil.pth"
     torch.save({"weights": object()}, evil)

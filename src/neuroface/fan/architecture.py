@@ -39,7 +39,7 @@ class FANConfig:
 
     @property
     def heatmap_size(self) -> int:
-        """Heatmap side in pixels: the stem downsamples the input four times."""
+        """Heatmap side in pixels: the stem downsamples the input by 4."""
         return self.input_size // 4
 
     def to_dict(self) -> dict[str, int]:

@@ -106,7 +106,7 @@ def verify_checksum(path: str | Path, expected: str | None = None) -> None:
     if not actual.startswith(expected.lower()):
         hint = (
             f"; the hash in the file's name, {named.group(1)}, matches it: the expected checksum is another "
-            "file's (fan.pretrained.sha256: null checks the name's hash)"
+            "file's (a configured sha256 of null, e.g. fan.pretrained.sha256: null, checks the name's hash)"
             if named and actual.startswith(named.group(1).lower())
             else ""
         )
