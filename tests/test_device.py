@@ -113,7 +113,7 @@ def test_a_job_without_a_usable_gpu_stops_naming_fan_device(monkeypatch):
     """``fan.device: cuda`` plans GPU jobs without looking for a GPU (the DAG is built on a login node);
     a job that lands where PyTorch has none stops with the setting to change. ``auto`` falls back."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(InputError, match=r"config\.yaml: fan\.device is 'cuda', but this node has no GPU") as err:
+    with pytest.raises(InputError, match=r"config fan\.device: 'cuda', but this node has no GPU") as err:
         job_device("cuda")
     assert torch.__version__ in str(err.value)
     assert scheduler_gpus("cuda") == 1  # the plan still asks for one

@@ -357,7 +357,7 @@ def test_weights_round_trip_checksum_and_safe_loading(tmp_path):
     named.write_bytes(path.read_bytes())
     with pytest.raises(InputError, match="checksum mismatch") as err:
         verify_checksum(named)
-    assert "name" not in str(err.value)  # the name's hash is the wrong one: no hint
+    assert "hash in the file's name" not in str(err.value)  # the name's hash is the wrong one: no hint
     # a configured checksum wins over the name's, and a mismatch says when the name's hash is right
     # (a lab that points fan.pretrained.path at 2DFAN-4 but keeps the demo model's sha256)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -365,12 +365,47 @@ def test_weights_round_trip_checksum_and_safe_loading(tmp_path):
     right.write_bytes(path.read_bytes())
     verify_checksum(right)
     verify_checksum(right, digest)
-    with pytest.raises(InputError, match=f"name, {digest[:10]}, matches it.*fan.pretrained.sha256: null") as err:
+    with pytest.raises(InputError, match=f"name, {digest[:10]}, matches it.*fan.pretrained.sha256: null"):
+        verify_checksum(right, "efd4ed174f20", "fan.pretrained.sha256")
+    with pytest.raises(InputError, match=r"another file's \(the configured sha256: null"):
         verify_checksum(right, "efd4ed174f20")
     evil = tmp_path / "evil.pth"
     torch.save({"weights": object()}, evil)
     with pytest.raises(InputError, match="not a loadable weights file"):
         load_state_dict(evil)  # weights_only=True refuses arbitrary objects
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"XDG_CACHE_HOME": "/x/cache"}, {"TORCH_HOME": "/t/home"}, {"TORCH_HOME": "~/th", "XDG_CACHE_HOME": "/x"}],
+)
+def test_weight_locations_follow_torch_hub_without_loading_it(env, tmp_path):
+    """The torch.hub cache where face-alignment keeps 2DFAN-4 and S3FD, worked out as torch.hub.get_dir() does
+    (the reference, in the same process, after the fact) without loading PyTorch: the DAG build looks there
+    when fan.pretrained.path or tracking.sfd.path is null."""
+    import os
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from neuroface.errors import InputError\n"
+        "from neuroface.fan import weights\n"
+        "found = [str(weights.hub_cache_path()), str(weights.hub_cache_path(weights.SFD_FILE))]\n"
+        "for locate in (weights.locate_pretrained, weights.locate_sfd):\n"
+        "    try:\n"
+        "        locate(None)\n"
+        "    except InputError:\n"
+        "        pass\n"
+        "loaded = 'torch' in sys.modules\n"
+        "import torch\n"
+        "hub = torch.hub.get_dir()\n"
+        "print(loaded, found == [f'{hub}/checkpoints/{weights.FAN4_FILE}', f'{hub}/checkpoints/{weights.SFD_FILE}'])\n"
+    )
+    base = {k: v for k, v in os.environ.items() if k not in ("TORCH_HOME", "XDG_CACHE_HOME", "TORCH_HUB")}
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**base, **env}, cwd=tmp_path
+    )
+    assert run.stdout.split() == ["False", "True"], run.stdout + run.stderr
 
 
 def test_download_verifies_the_checksum_in_the_name(tmp_path):

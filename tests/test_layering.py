@@ -55,7 +55,8 @@ def _imports() -> dict[str, set[str]]:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
                 targets |= {a.name for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0, f"{path}: relative import (this test reads absolute ones only)"
                 targets.add(node.module)
                 targets |= {f"{node.module}.{a.name}" for a in node.names} & modules.keys()
         found[name] = {t for t in targets if t.split(".")[0] == "neuroface" and t != "neuroface"}
@@ -92,14 +93,32 @@ def test_inference_never_imports_training():
     assert "neuroface.fan.loss" in imports["neuroface.fan.train"]
 
 
+def _rule_file_imports() -> set[str]:
+    """The ``neuroface`` modules the Snakefile and rule files import at their top level (what runs when
+    the DAG is built; ``onstart``'s indented import runs in the main process only, after it): for
+    ``from a import b, c`` the module ``a`` and each of ``a.b``, ``a.c`` that is a module."""
+    found = set()
+    for path in [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]:
+        text = path.read_text()
+        for match in re.finditer(r"^from (neuroface[\w.]*) import (\([^)]*\)|[^\n]*)", text, re.M):
+            package, names = match.groups()
+            found.add(package)
+            for name in re.sub(r"#[^\n]*", "", names).strip("()").split(","):
+                module = f"{package}.{name.split()[0]}" if name.strip() else None
+                if module and (SRC.parent / f"{module.replace('.', '/')}.py").is_file():
+                    found.add(module)
+        found |= set(re.findall(r"^import (neuroface[\w.]*)", text, re.M))
+    return found
+
+
 def test_building_the_dag_does_not_load_pytorch():
-    """The modules the Snakefile and rule files import at the top level (common.smk's checks run
-    when the DAG is built, also for a dry run and in every SLURM job) load no PyTorch: only
-    ``fan.device: auto`` does, to look for a GPU."""
-    pattern = re.compile(r"^from (neuroface[\w.]*) import|^import (neuroface[\w.]*)", re.M)
-    sources = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
-    modules = sorted({a or b for path in sources for a, b in pattern.findall(path.read_text())})
-    assert "neuroface.fan.architecture" in modules and "neuroface.fan.device" in modules, modules
+    """The modules the Snakefile and rule files import (common.smk's checks run when the DAG is built,
+    also for a dry run and in every SLURM job) load no PyTorch: only ``fan.device: auto`` does, to look
+    for a GPU. (That the checks themselves load none when they look in torch.hub's cache is
+    tests/test_fan.py's ``test_weight_locations_follow_torch_hub_without_loading_it``.)"""
+    modules = sorted(_rule_file_imports())
+    expected = {"fan.architecture", "fan.device", "fan.weights", "inputs.tables", "inputs.annotated"}
+    assert {f"neuroface.{m}" for m in expected} <= set(modules), modules
     code = "import importlib, sys\n" + "".join(f"importlib.import_module({m!r})\n" for m in modules)
     code += "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -85,7 +85,7 @@ def test_weights_rules(weights, tmp_path, monkeypatch):
     with pytest.raises(InputError, match="not a loadable weights file"):
         SFDDetector.from_file(unsafe)
     # an explicit path never falls back to face-alignment's cache, even when the cache has the file
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # torch.hub's cache is then tmp_path/hub
     (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
     shutil.copy(weights, tmp_path / "hub" / "checkpoints" / SFD_FILE)
     with pytest.raises(InputError, match="tracking.sfd.path"):

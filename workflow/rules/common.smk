@@ -135,12 +135,17 @@ def _pretrained_weights():
         )  # a file shipped with the workflow (resources/), run from elsewhere
     try:
         located = fan_weights.locate_pretrained(path)
-        fan_weights.verify_checksum(located, pretrained["sha256"])
-        return False, str(located)
-    except InputError as err:
+    except InputError as err:  # missing: downloaded by a job when allowed and reachable
         if pretrained["download"] and fan_weights.url_reachable():
             return False, pretrained["path"] or str(fan_weights.hub_cache_path())
         raise WorkflowError(f"{err}") from None
+    try:  # present: checked here, never replaced by a download (the download rule would not run)
+        fan_weights.verify_checksum(
+            located, pretrained["sha256"], "fan.pretrained.sha256"
+        )
+    except InputError as err:
+        raise WorkflowError(f"{err}") from None
+    return False, str(located)
 
 
 PRETRAIN_FAN, PRETRAINED_WEIGHTS = _pretrained_weights()
@@ -175,7 +180,9 @@ def _check_face_detector():
     if config["tracking"]["detector"] == "sfd":
         try:
             fan_weights.verify_checksum(
-                fan_weights.locate_sfd(sfd["path"]), sfd["sha256"]
+                fan_weights.locate_sfd(sfd["path"]),
+                sfd["sha256"],
+                "tracking.sfd.sha256",
             )
         except InputError as err:
             raise WorkflowError(f"{err}") from None

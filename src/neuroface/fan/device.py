@@ -32,7 +32,7 @@ def job_device(name: str) -> str:
     has a GPU PyTorch can use, so that a job sent where there is none (a SLURM partition without
     GPUs, a CPU-only PyTorch build) stops at once, naming the setting, not deep inside PyTorch.
 
-    Raises :class:`~neuroface.errors.InputError` on ``config.yaml``'s ``fan.device``.
+    Raises :class:`~neuroface.errors.InputError` naming the setting ``fan.device``.
     """
     device = resolve_device(name)
     if device == "cuda":
@@ -41,9 +41,8 @@ def job_device(name: str) -> str:
         if not torch.cuda.is_available():
             build = f"CUDA {torch.version.cuda} build" if torch.version.cuda else "CPU-only build"
             raise InputError(
-                "config.yaml",
-                f"fan.device is 'cuda', but this node has no GPU that PyTorch {torch.__version__} ({build}) can "
-                "use: run the FAN rules on GPU nodes (the SLURM profile's GPU partition), or set fan.device "
-                "to auto or cpu",
+                "config fan.device",
+                f"'cuda', but this node has no GPU that PyTorch {torch.__version__} ({build}) can use: run the "
+                "FAN rules on GPU nodes (the SLURM profile's GPU partition), or set fan.device to auto or cpu",
             )
     return device

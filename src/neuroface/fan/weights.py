@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import urllib.request
 from pathlib import Path
@@ -41,10 +42,12 @@ SFD_FILE = SFD_URL.rsplit("/", 1)[1]
 
 
 def hub_cache_path(filename: str = FAN4_FILE) -> Path:
-    """Where face-alignment (torch.hub) caches downloaded weights."""
-    import torch
-
-    return Path(torch.hub.get_dir()) / "checkpoints" / filename
+    """Where face-alignment (torch.hub) caches downloaded weights: ``torch.hub.get_dir()``'s rule
+    (``$TORCH_HOME/hub``, ``TORCH_HOME`` defaulting to ``$XDG_CACHE_HOME/torch`` and that to
+    ``~/.cache``; no ``torch.hub.set_dir`` is called anywhere here), worked out without importing
+    PyTorch, so that building the DAG does not load it."""
+    home = os.getenv("TORCH_HOME", os.path.join(os.getenv("XDG_CACHE_HOME", "~/.cache"), "torch"))
+    return Path(os.path.expanduser(home)) / "hub" / "checkpoints" / filename
 
 
 def locate_pretrained(configured: str | None) -> Path:
@@ -93,9 +96,10 @@ def sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def verify_checksum(path: str | Path, expected: str | None = None) -> None:
+def verify_checksum(path: str | Path, expected: str | None = None, key: str = "the configured sha256") -> None:
     """Check a weights file against ``expected`` (a SHA-256 or its prefix), or against the hash
-    prefix in its own name (``2DFAN4-11f355bf06.pth.tar``) when none is given."""
+    prefix in its own name (``2DFAN4-11f355bf06.pth.tar``) when none is given. ``key`` names the
+    setting ``expected`` came from, for the message."""
     path = Path(path)
     named = _HASH_IN_NAME.search(path.name)
     if expected is None:
@@ -106,7 +110,7 @@ def verify_checksum(path: str | Path, expected: str | None = None) -> None:
     if not actual.startswith(expected.lower()):
         hint = (
             f"; the hash in the file's name, {named.group(1)}, matches it: the expected checksum is another "
-            "file's (a configured sha256 of null, e.g. fan.pretrained.sha256: null, checks the name's hash)"
+            f"file's ({key}: null checks the name's hash)"
             if named and actual.startswith(named.group(1).lower())
             else ""
         )
@@ -171,7 +175,7 @@ def file_architecture(path: str | Path) -> FANConfig:
         return FANConfig()
     try:
         return FANConfig(**json.loads(sidecar.read_text())["config"])
-    except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
         raise InputError(sidecar, f"does not describe a FAN architecture: {exc}") from None
 
 
