@@ -222,6 +222,20 @@ def test_fine_tuning_more_stacks_than_the_fan_has_stops_before_any_job(workdir, 
     assert not (workdir / "results").exists()
 
 
+def test_fine_tuning_counts_the_stacks_of_the_weights_file_not_fan_architecture(workdir, tmp_path):
+    """A weights file without a sidecar is 2DFAN-4 (4 stacks): fine-tuning its last 3 plans, whatever
+    fan.architecture (what source train would build, 2 stacks here) says. Before: refused."""
+    fan4 = tmp_path / f"2DFAN4-{hashlib.sha256(b'weights').hexdigest()[:10]}.pth.tar"  # the dry run never loads it
+    fan4.write_bytes(b"weights")
+    cfg = yaml.safe_load((workdir / "config.yaml").read_text())
+    cfg["fan"]["pretrained"].update(path=str(fan4), sha256=None)
+    cfg["fan"]["finetuning"]["stacks"] = 3
+    (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
+    result = snakemake("-n", "-d", str(workdir))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert cfg["fan"]["architecture"]["stacks"] == 2
+
+
 def test_missing_or_wrong_s3fd_weights_stop_before_any_job(workdir, tmp_path):
     """tracking.detector sfd: the weights are found and checked when the DAG is built, not when the
     first tracking job starts (after the cohort is rendered and the FAN fine-tuned)."""
