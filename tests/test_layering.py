@@ -10,6 +10,7 @@ import ast
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import REPO
 
@@ -41,14 +42,18 @@ ORDER = [
 TRAINING = {"neuroface.fan.loss", "neuroface.fan.train", "neuroface.fan.data", "neuroface.fan.pipeline"}
 
 
-def _module_name(path) -> str:
-    return ".".join(path.relative_to(SRC.parent).with_suffix("").parts).removesuffix(".__init__")
+def _modules() -> dict[str, Path]:
+    """Every module and package of ``neuroface``: dotted name -> source file."""
+    return {
+        ".".join(p.relative_to(SRC.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in SRC.rglob("*.py")
+    }
 
 
 def _imports() -> dict[str, set[str]]:
     """module -> the ``neuroface`` modules it imports (``from a import b`` counts ``a`` and, where
     ``a.b`` is a module, ``a.b``)."""
-    modules = {_module_name(p): p for p in SRC.rglob("*.py")}
+    modules = _modules()
     found = {}
     for name, path in modules.items():
         targets = set()
@@ -97,16 +102,14 @@ def _rule_file_imports() -> set[str]:
     """The ``neuroface`` modules the Snakefile and rule files import at their top level (what runs when
     the DAG is built; ``onstart``'s indented import runs in the main process only, after it): for
     ``from a import b, c`` the module ``a`` and each of ``a.b``, ``a.c`` that is a module."""
-    found = set()
+    modules, found = _modules().keys(), set()
     for path in [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]:
         text = path.read_text()
         for match in re.finditer(r"^from (neuroface[\w.]*) import (\([^)]*\)|[^\n]*)", text, re.M):
             package, names = match.groups()
             found.add(package)
-            for name in re.sub(r"#[^\n]*", "", names).strip("()").split(","):
-                module = f"{package}.{name.split()[0]}" if name.strip() else None
-                if module and (SRC.parent / f"{module.replace('.', '/')}.py").is_file():
-                    found.add(module)
+            names = re.sub(r"#[^\n]*", "", names).strip("()").split(",")
+            found |= {f"{package}.{name.split()[0]}" for name in names if name.strip()} & modules
         found |= set(re.findall(r"^import (neuroface[\w.]*)", text, re.M))
     return found
 

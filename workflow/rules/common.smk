@@ -4,6 +4,7 @@
 
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -111,6 +112,15 @@ def _check_split():
 _check_split()
 
 
+@contextmanager
+def _stops_before_any_job():
+    """A check's InputError (file and problem) stops the run while the DAG is built."""
+    try:
+        yield
+    except InputError as err:
+        raise WorkflowError(f"{err}") from None
+
+
 def _pretrained_weights():
     """(pre-train here?, path of the pre-trained weights); stops before any job when the
     weights are neither present nor downloadable."""
@@ -139,12 +149,11 @@ def _pretrained_weights():
         if pretrained["download"] and fan_weights.url_reachable():
             return False, pretrained["path"] or str(fan_weights.hub_cache_path())
         raise WorkflowError(f"{err}") from None
-    try:  # present: checked here, never replaced by a download (the download rule would not run)
+    # present: checked here, never replaced by a download (the download rule would not run)
+    with _stops_before_any_job():
         fan_weights.verify_checksum(
             located, pretrained["sha256"], "fan.pretrained.sha256"
         )
-    except InputError as err:
-        raise WorkflowError(f"{err}") from None
     return False, str(located)
 
 
@@ -157,10 +166,8 @@ def _check_finetuning_stacks():
     if PRETRAIN_FAN:
         stacks, which = config["fan"]["architecture"]["stacks"], "fan.architecture"
     else:
-        try:
+        with _stops_before_any_job():
             stacks = fan_weights.file_architecture(PRETRAINED_WEIGHTS).stacks
-        except InputError as err:
-            raise WorkflowError(f"{err}") from None
         which = f"the pre-trained FAN ({PRETRAINED_WEIGHTS})"
     if config["fan"]["finetuning"]["stacks"] > stacks:
         raise WorkflowError(
@@ -178,14 +185,12 @@ def _check_face_detector():
     """
     sfd = config["tracking"]["sfd"]
     if config["tracking"]["detector"] == "sfd":
-        try:
+        with _stops_before_any_job():
             fan_weights.verify_checksum(
                 fan_weights.locate_sfd(sfd["path"]),
                 sfd["sha256"],
                 "tracking.sfd.sha256",
             )
-        except InputError as err:
-            raise WorkflowError(f"{err}") from None
 
 
 _check_face_detector()
