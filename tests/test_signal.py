@@ -203,6 +203,43 @@ def test_error_split_separates_a_fixed_offset_from_frame_to_frame_noise():
     assert error_split(est, truth) == pytest.approx((5.0, 0.0), abs=1e-9)
 
 
+def test_ladder_figure_keeps_its_legend_off_the_bars_and_labels_the_true_rungs():
+    """Panel B's bars are the summary's medians; its legend may not hide the tallest bar (it did at R4),
+    and R0/R1, which have no error rows, say why they are empty."""
+    import matplotlib.pyplot as plt
+
+    from neuroface.classification.ladder import error_summary, ladder_figure
+
+    aucs = pd.DataFrame(
+        [
+            ("HC_vs_ALS", "OPEN", r, s, 10, 11, 0.9 - 0.1 * i, 0.7 - 0.1 * i, 1.0)
+            for i, (r, s) in enumerate(
+                [("R0", "true3d_50fps"), ("R1", "true3d"), ("R2", "true2d"), ("R3", "finetuned"), ("R4", "pretrained")]
+            )
+        ],
+        columns=["comparison", "task", "rung", "source", "n_control", "n_disease", "auc", "ci_low", "ci_high"],
+    )
+    errors = pd.DataFrame(
+        [
+            (r, f"{g}{k}", g, "3d mm", b + 0.1 * k, j)
+            for r, b, j in [("R2", 0.7, 0.5), ("R3", 2.4, 2.0), ("R4", 3.7, 2.1)]
+            for g in ("HC", "PS")
+            for k in range(3)
+        ],
+        columns=["rung", "recording_id", "group", "space", "bias", "jitter"],
+    )
+    summary = error_summary(errors)
+    fig = ladder_figure(aucs, summary)
+    ax2 = fig.axes[1]
+    fig.canvas.draw()
+    bars = [p for p in ax2.patches if p.get_height() > 0]
+    assert max(b.get_height() for b in bars) == pytest.approx(summary.query("rung == 'R4'")["bias"].median())
+    legend = ax2.get_legend().get_window_extent()
+    assert not any(legend.overlaps(b.get_window_extent()) for b in bars)
+    assert sorted(t.get_text() for t in ax2.texts) == ["true 3D\n(no error)"] * 2
+    plt.close(fig)
+
+
 def test_rung_aucs_and_feature_correlations_against_direct_computation():
     from sklearn.metrics import roc_auc_score
 

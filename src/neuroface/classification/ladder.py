@@ -303,7 +303,8 @@ def ladder_markdown(
 
 def ladder_figure(aucs: pd.DataFrame, errors: pd.DataFrame) -> plt.Figure:
     """Left: AUC with CI per rung, one line per run and task. Right: 3D landmark bias and jitter
-    per rung (median over recordings, all groups)."""
+    per rung, the median of ``errors``' rows (per group, as :func:`error_summary` gives them); the
+    rungs without rows (R0, R1: the true 3D itself) are labelled as such."""
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.0, 2.8), constrained_layout=True)
     rungs = present_rungs(aucs)
     x = np.arange(len(rungs))
@@ -332,8 +333,12 @@ def ladder_figure(aucs: pd.DataFrame, errors: pd.DataFrame) -> plt.Figure:
     e = errors[errors["space"] == "3d mm"].groupby("rung")[["bias", "jitter"]].median().reindex(rungs)
     ax2.bar(x - 0.18, e["bias"], 0.36, label="bias (per recording)")
     ax2.bar(x + 0.18, e["jitter"], 0.36, label="jitter (frame to frame)")
+    for i in np.flatnonzero(e[["bias", "jitter"]].isna().all(axis=1).to_numpy()):
+        ax2.text(x[i], 0, "true 3D\n(no error)", ha="center", va="bottom", fontsize=5, color="0.4")
+    top = np.nanmax(e[["bias", "jitter"]].to_numpy()) if e[["bias", "jitter"]].notna().any().any() else 1.0
+    ax2.set_ylim(0, 1.35 * top)  # headroom: the legend sits above the bars
     ax2.set_xticks(x, rungs)
     ax2.set_ylabel("3D landmark error (mm)")
-    ax2.legend(fontsize=6)
+    ax2.legend(fontsize=6, loc="upper left")
     ax2.set_title("B) landmark error per rung", loc="left")
     return fig
