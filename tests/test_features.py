@@ -209,6 +209,26 @@ def test_incomplete_repetitions_are_dropped(holes, message):
         fill_gaps(pts, valid, times, GapPolicy(max_gap=3, max_missing=0.2))
 
 
+def test_a_repetition_exactly_at_the_missing_share_limit_is_kept():
+    """29 of 100 frames missing is not more than 29 % (0.29 * 100 < 29 in floating point)."""
+    times = np.arange(100) * 20.0
+    pts = np.zeros((100, 68, 3))
+    valid = np.ones(100, bool)
+    valid[1:88:3] = False  # 29 single-frame holes, none at the ends
+    assert (~valid).sum() == 29
+    _, t, n_filled = fill_gaps(pts, valid, times, GapPolicy(max_gap=3, max_missing=0.29))
+    assert n_filled == 29 and len(t) == 100
+    with pytest.raises(RepetitionDropped, match="29 of 100 frames missing"):
+        fill_gaps(pts, valid, times, GapPolicy(max_gap=3, max_missing=0.28))
+
+
+@pytest.mark.parametrize("frames", [0, 3])
+def test_a_repetition_without_a_complete_frame_is_dropped_whatever_the_limits(frames):
+    """max_missing 1 lets every frame be missing; the repetition is dropped with a reason, not an IndexError."""
+    with pytest.raises(RepetitionDropped, match="no complete frame"):
+        fill_gaps(np.zeros((frames, 68, 3)), np.zeros(frames, bool), np.arange(frames) * 20.0, GapPolicy(3, 1.0))
+
+
 def test_recording_features_cut_repetitions_by_position_and_log_drops():
     times = np.arange(60) * 50.0
     pts = rigid(movement(times / 1000, open_mm=3 * np.sin(2 * np.pi * times / 1000)))

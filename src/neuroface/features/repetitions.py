@@ -47,12 +47,15 @@ def fill_gaps(
     valid = np.asarray(valid, bool)
     n = len(valid)
     n_missing = int(n - valid.sum())
-    if n_missing > policy.max_missing * n:
+    # the share itself, not n_missing > max_missing * n: 0.29 * 100 is 28.999999999999996 in floating point
+    if n and n_missing / n > policy.max_missing:
         raise RepetitionDropped(f"{n_missing} of {n} frames missing (> {policy.max_missing:.0%})")
     runs = missing_runs(valid)
     longest = max((stop - start for start, stop in runs), default=0)
     if longest > policy.max_gap:
         raise RepetitionDropped(f"a gap of {longest} frames (> {policy.max_gap})")
+    if not valid.any():  # with max_missing 1 and a repetition of at most max_gap frames, or no frames at all
+        raise RepetitionDropped("no complete frame")
     first, last = (int(i) for i in np.flatnonzero(valid)[[0, -1]])
     points, valid, times = points[first : last + 1].copy(), valid[first : last + 1], times[first : last + 1]
     if not valid.all():
