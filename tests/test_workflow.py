@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import subprocess
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from workflow_runs import new_workdir, snakemake_command
+from workflow_runs import copy_run, new_workdir, snakemake_command
 
 
 def snakemake(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
@@ -171,6 +172,34 @@ def test_figures_target_plans_the_analysis_without_the_qc(workdir):
             elif "report(" in line and rule:
                 report_rules.add(rule)
     assert report_rules - qc_rules == reported, report_rules
+
+
+def test_a_fan_setting_reruns_only_the_training_that_reads_it(tiny, tmp_path):
+    """On a copy of the finished tiny run (which pre-trains its FAN): a longer fine-tuning re-makes the fine-tuned
+    model, not the pre-trained one (whose params once held all of fan); a longer pre-training re-makes both; the
+    decoder, which no training reads, re-makes neither, only what decodes heatmaps."""
+    workdir = copy_run(tiny, tmp_path / "run")
+    original = yaml.safe_load((workdir / "config.yaml").read_text())
+    decoder = {"subpixel": "face-alignment", "face-alignment": "subpixel"}[original["fan"]["decoder"]]
+    cases = {
+        ("finetuning", "epochs"): (original["fan"]["finetuning"]["epochs"] + 1, {"finetune_fan"}),
+        ("pretraining", "epochs"): (original["fan"]["pretraining"]["epochs"] + 1, {"pretrain_fan", "finetune_fan"}),
+        ("decoder",): (decoder, set()),
+    }
+    for keys, (value, trained) in cases.items():
+        cfg = copy.deepcopy(original)
+        section = cfg["fan"]
+        for key in keys[:-1]:
+            section = section[key]
+        section[keys[-1]] = value
+        # keys in their order: Snakemake compares params as written, so a reordered dict counts as changed
+        (workdir / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+        result = snakemake("-n", "-d", str(workdir))
+        out = result.stdout + result.stderr
+        assert result.returncode == 0, out
+        counts = _job_counts(out)
+        assert counts.keys() & {"pretrain_fan", "finetune_fan"} == trained, (keys, counts)
+        assert counts.get("landmark_accuracy") == 1 and counts.get("track_landmarks"), (keys, counts)
 
 
 def _config(workdir: Path, **changes) -> Path:

@@ -53,7 +53,7 @@ rule finetune_fan_ablation:
     resources:
         gpu=FAN_GPUS,
     params:
-        fan=config["fan"],
+        fan=fan_training_params("finetuning"),
         arm=lambda wc: wc.arm,
     script:
         "../scripts/finetune_fan.py"

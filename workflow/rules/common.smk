@@ -198,6 +198,21 @@ PARTICIPANT_IDS = sorted(RECORDINGS["participant_id"].unique())
 # the study's two models (Table III, Fig. 2, QC, outliers)
 MODELS = ("pretrained", "finetuned")
 
+#: Settings under fan that every FAN training job reads (neuroface.fan.train.training_config).
+FAN_TRAINING_SHARED = ("seed", "threads", "device", "workers", "mixed_precision")
+
+
+def fan_training_params(stage):
+    """What a FAN training job reads of config fan, as its params: the stage's section (pretraining or
+    finetuning), the architecture when pre-training, and the shared settings. Only these, so that a setting
+    the job does not read (the other stage's epochs, the decoder, cross-fitting's folds) reruns nothing: with
+    all of fan as params, a longer fine-tuning re-made the pre-trained FAN first."""
+    fan = config["fan"]
+    own = {stage: fan[stage]}
+    if stage == "pretraining":
+        own["architecture"] = fan["architecture"]
+    return {**own, **{key: fan[key] for key in FAN_TRAINING_SHARED}}
+
 
 def _crossfit():
     """participant id -> cross-fitting fold (empty when fan.crossfit.folds is 0); stops before any

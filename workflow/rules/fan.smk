@@ -72,7 +72,7 @@ if PRETRAIN_FAN:
         resources:
             gpu=FAN_GPUS,
         params:
-            fan=config["fan"],
+            fan=fan_training_params("pretraining"),
         script:
             "../scripts/pretrain_fan.py"
 
@@ -105,7 +105,7 @@ rule finetune_fan:
     resources:
         gpu=FAN_GPUS,
     params:
-        fan=config["fan"],
+        fan=fan_training_params("finetuning"),
     script:
         "../scripts/finetune_fan.py"
 
@@ -155,7 +155,7 @@ if FOLDS:
         resources:
             gpu=FAN_GPUS,
         params:
-            fan=config["fan"],
+            fan=fan_training_params("finetuning"),
             train_participants=lambda wc: fold_training_participants(wc.fold),
         script:
             "../scripts/finetune_fan.py"
