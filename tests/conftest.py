@@ -119,8 +119,10 @@ def synthetic_frames(n: int, seed: int = 0) -> list[tuple[int, float, np.ndarray
     return out
 
 
-def write_bag(path: Path, frames, drop_depth: tuple[int, ...] = ()) -> Path:
-    with BagWriter(path, StreamSpec(COLOR_INTR, 50), StreamSpec(DEPTH_INTR, 50), DEPTH_TO_COLOR, 0.001) as w:
+def write_bag(path: Path, frames, drop_depth: tuple[int, ...] = (), **writer) -> Path:
+    """``frames`` into a bag at ``path`` (depth left out for the frame numbers in ``drop_depth``); ``writer``:
+    further :class:`BagWriter` arguments (``color_encoding``, ``timestamp_domains``)."""
+    with BagWriter(path, StreamSpec(COLOR_INTR, 50), StreamSpec(DEPTH_INTR, 50), DEPTH_TO_COLOR, 0.001, **writer) as w:
         for number, ts, rgb, depth in frames:
             if number not in drop_depth:
                 w.write_depth(number, ts, depth)

@@ -1,4 +1,5 @@
-"""Read RealSense ``.bag`` recordings: colour (RGB8) and depth (Z16) frames plus calibration.
+"""Read RealSense ``.bag`` recordings: colour (RGB8, or BGR8/RGBA8/BGRA8 turned into RGB) and depth (Z16)
+frames plus calibration.
 
 Two backends return the same :class:`Recording` metadata and :class:`Frame` objects:
 
@@ -33,7 +34,7 @@ from neuroface.realsense.camera import Distortion, Extrinsics, Intrinsics
 StreamKind = Literal["color", "depth"]
 Backend = Literal["rosbags", "pyrealsense2"]
 
-_DTYPES = {"depth": (np.uint16, 1), "color": (np.uint8, 3)}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 #: pyrealsense2's timestamp-domain names -> the strings librealsense stores in the bag
 _DOMAINS = {"hardware_clock": "Hardware Clock", "system_time": "System Time", "global_time": "Global Time"}
 
@@ -142,6 +143,30 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
+def check_encodings(path: Path, color: str, depth: str) -> None:
+    """Stop on a stream format that is not read here, naming it (before any frame is decoded)."""
+    if color not in rf.COLOR_ENCODINGS:
+        readable = ", ".join(e.upper() for e in rf.COLOR_ENCODINGS)
+        raise _bad(
+            path,
+            f"the colour stream is recorded as {color!r}; colour is read as {readable}: record it in one of these "
+            "or convert the recording with librealsense",
+        )
+    if depth != rf.DEPTH_ENCODING:
+        raise _bad(path, f"the depth stream is recorded as {depth!r}, not as Z16 ({rf.DEPTH_ENCODING!r})")
+
+
+def _pixels(data: np.ndarray, kind: StreamKind, profile: StreamProfile) -> np.ndarray:
+    """A frame's bytes (flat ``uint8``, row-major without padding) as ``(H, W)`` uint16 depth units or ``(H, W, 3)``
+    uint8 RGB, a copy: BGR8's and BGRA8's channels reordered, an alpha byte dropped."""
+    h, w = profile.intrinsics.height, profile.intrinsics.width
+    if kind == "depth":
+        return data.view(np.uint16).reshape(h, w).copy()
+    bpp, order = rf.COLOR_ENCODINGS[profile.encoding]
+    pixels = data.reshape(h, w, bpp)
+    return pixels.copy() if bpp == 3 and order == (0, 1, 2) else pixels[..., list(order)]
+
+
 class RosbagsReader:
     """Pure-Python reader on the ``rosbags`` package; returns every recorded image message."""
 
@@ -149,6 +174,13 @@ class RosbagsReader:
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError(self.path, "file not found")
+        with open(self.path, "rb") as fh:
+            if fh.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC:
+                raise _bad(
+                    self.path,
+                    "a ROS2 (.db3, SQLite) recording, which newer librealsense versions write; this workflow reads "
+                    "librealsense's ROS1 .bag recordings (file version 4)",
+                )
         self._store = rf.typestore()
         try:
             with Reader(self.path) as reader:
@@ -193,11 +225,13 @@ class RosbagsReader:
                 Distortion.from_ros_name(cam.distortion_model),  # type: ignore[attr-defined]
                 tuple(float(v) for v in list(cam.D)[:5]) + (0.0,) * (5 - min(5, len(cam.D))),  # type: ignore[attr-defined]
             ).as_float32()
-            profiles[kind] = StreamProfile(kind, sensor, index, int(info.fps), str(info.encoding), intr)  # type: ignore[attr-defined]
+            encoding = str(info.encoding).lower()  # type: ignore[attr-defined]
+            profiles[kind] = StreamProfile(kind, sensor, index, int(info.fps), encoding, intr)
         for kind in ("color", "depth"):
             if kind not in profiles:
                 raise _bad(self.path, f"no {kind} stream")
         color, depth = profiles["color"], profiles["depth"]
+        check_encodings(self.path, color.encoding, depth.encoding)
         scale = self._static(reader, f"/device_0/sensor_{depth.sensor}/option/Depth_Units/value")
         if scale is None or not scale.data > 0:  # type: ignore[attr-defined]
             raise _bad(self.path, "no Depth_Units option for the depth sensor")
@@ -231,9 +265,9 @@ class RosbagsReader:
     def frames(self, kind: StreamKind) -> Iterator[Frame]:
         profile = getattr(self.recording, kind)
         prefix = rf.stream_prefix(profile.sensor, kind, profile.index)
-        dtype, channels = _DTYPES[kind]
         intr = profile.intrinsics
-        expected = intr.width * intr.height * channels * np.dtype(dtype).itemsize
+        bpp = 2 if kind == "depth" else rf.COLOR_ENCODINGS[profile.encoding][0]
+        expected = intr.width * intr.height * bpp
         try:
             with Reader(self.path) as reader:
                 conns = [
@@ -250,14 +284,19 @@ class RosbagsReader:
                     if pending is not None:
                         yield Frame(pending.frame_number, pending.timestamp_ms, pending.data, domain)
                     image = parse_image(raw, self.path)
+                    if image.encoding.lower() != profile.encoding:
+                        raise _bad(
+                            self.path,
+                            f"{kind} frame {image.seq} is encoded as {image.encoding!r}, "
+                            f"its stream as {profile.encoding!r}",
+                        )
                     if image.data.nbytes != expected or (image.width, image.height) != (intr.width, intr.height):
                         raise _bad(
                             self.path,
                             f"{kind} frame {image.seq} is {image.width}x{image.height} with "
                             f"{image.data.nbytes} bytes, expected {intr.width}x{intr.height}, {expected}",
                         )
-                    shape = (intr.height, intr.width, channels) if channels > 1 else (intr.height, intr.width)
-                    pending = Frame(image.seq, image.timestamp_ms, image.data.view(dtype).reshape(shape).copy())
+                    pending = Frame(image.seq, image.timestamp_ms, _pixels(image.data, kind, profile))
                 if pending is not None:
                     yield Frame(pending.frame_number, pending.timestamp_ms, pending.data, domain)
         except InputError:
@@ -292,19 +331,15 @@ class PyRealSenseReader:
                 intr = Intrinsics(
                     i.width, i.height, i.ppx, i.ppy, i.fx, i.fy, Distortion(int(i.model)), tuple(i.coeffs)
                 )
-                encoding = (
-                    "rgb8"
-                    if p.format() == rs.format.rgb8
-                    else "mono16"
-                    if p.format() == rs.format.z16
-                    else str(p.format())
-                )
+                # librealsense's format names, as the rosbags backend reads them (Z16 is written as mono16)
+                encoding = "mono16" if p.format() == rs.format.z16 else str(p.format()).rsplit(".", 1)[-1]
                 profiles[kind] = StreamProfile(kind, sensor_index, p.stream_index(), p.fps(), encoding, intr)  # type: ignore[arg-type]
                 self.__dict__.setdefault("_profiles", {})[kind] = p
             if sensor.supports(rs.option.depth_units):
                 scale = sensor.get_option(rs.option.depth_units)
         if "color" not in profiles or "depth" not in profiles:
             raise _bad(self.path, "needs one colour and one depth stream")
+        check_encodings(self.path, profiles["color"].encoding, profiles["depth"].encoding)
         e = self._profiles["depth"].get_extrinsics_to(self._profiles["color"])
         ext = Extrinsics.from_rs2(e.rotation, e.translation)
         self.recording = Recording(
@@ -335,7 +370,7 @@ class PyRealSenseReader:
         def on_frame(f: object) -> None:
             if done.is_set():
                 return
-            data = np.asanyarray(f.get_data()).copy()  # type: ignore[attr-defined]
+            data = _pixels(np.asanyarray(f.get_data()).reshape(-1).view(np.uint8), kind, profile)  # type: ignore[attr-defined]
             domain = _DOMAINS.get(str(f.get_frame_timestamp_domain()).split(".")[-1], "")  # type: ignore[attr-defined]
             frames.put(Frame(int(f.get_frame_number()), float(f.get_timestamp()), data, domain))  # type: ignore[attr-defined]
 
@@ -377,7 +412,10 @@ def framesets(reader: BagReader, tolerance_ms: float | None = None) -> Iterator[
     Yields ``(position, color, depth)`` with ``position`` the 1-based index of the colour frame
     in the recording (the frame index of an exported video); ``depth`` is None when no depth
     frame lies within ``tolerance_ms`` (default: half a depth frame period). Timestamps must not
-    run backwards within a stream; frame numbers are kept as recorded, gaps and all.
+    run backwards within a stream, and both streams' must be on the same clock (librealsense falls
+    back to the host's "System Time" for a sensor without frame metadata, while the other may keep
+    its "Hardware Clock": such timestamps cannot be compared); frame numbers are kept as recorded,
+    gaps and all.
     """
     rec = reader.recording
     tol = 0.5 * 1000.0 / rec.depth.fps if tolerance_ms is None else tolerance_ms
@@ -385,6 +423,13 @@ def framesets(reader: BagReader, tolerance_ms: float | None = None) -> Iterator[
     prev: Frame | None = None
     nxt = next(depth_iter, None)
     for position, color in enumerate(_monotonic(reader.frames("color"), rec.path, "color"), start=1):
+        if position == 1 and nxt is not None and color.timestamp_domain != nxt.timestamp_domain:
+            raise InputError(
+                rec.path,
+                f"colour frames are timed on the {color.timestamp_domain or 'unnamed'!r} clock and depth frames on "
+                f"the {nxt.timestamp_domain or 'unnamed'!r} clock, so they cannot be paired in time (record with "
+                "frame metadata enabled for both sensors, or with global time on)",
+            )
         while nxt is not None and nxt.timestamp_ms <= color.timestamp_ms:
             prev, nxt = nxt, next(depth_iter, None)
         candidates = [f for f in (prev, nxt) if f is not None and abs(f.timestamp_ms - color.timestamp_ms) <= tol]

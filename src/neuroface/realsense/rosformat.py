@@ -19,8 +19,15 @@ DEVICE_INFO_TOPIC = "/device_0/info"
 STREAM_INFO_MSG = "realsense_msgs/msg/StreamInfo"
 STREAM_INFO_DEF = "uint32 fps\nstring encoding\nbool is_recommended\n"
 
-#: stream name in topics -> (stream kind used in this package, ROS image encoding)
+#: stream name in topics -> (stream kind used in this package, ROS image encoding written by default)
 STREAMS = {"Depth": ("depth", "mono16"), "Color": ("color", "rgb8")}
+
+#: the depth encoding librealsense writes for Z16
+DEPTH_ENCODING = "mono16"
+
+#: colour encodings librealsense writes that are read here: bytes per pixel and where R, G, B lie in a pixel
+#: (``BGR8`` and ``BGRA8`` are recorded as the camera sends them; an alpha byte is dropped)
+COLOR_ENCODINGS = {"rgb8": (3, (0, 1, 2)), "bgr8": (3, (2, 1, 0)), "rgba8": (4, (0, 1, 2)), "bgra8": (4, (2, 1, 0))}
 KIND_TO_TOPIC_NAME = {kind: name for name, (kind, _) in STREAMS.items()}
 
 IMAGE_TOPIC = re.compile(r"^/device_(\d+)/sensor_(\d+)/(Depth|Color)_(\d+)/image/data$")

@@ -68,6 +68,8 @@ class BagWriter:
         depth_scale: float = 0.001,
         device_info: Mapping[str, str] | None = None,
         compression: bool = True,
+        color_encoding: str = "rgb8",
+        timestamp_domains: Mapping[str, str] | None = None,
     ) -> None:
         self.path = Path(path)
         self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
@@ -76,6 +78,12 @@ class BagWriter:
         self.depth_scale = float(np.float32(depth_scale))
         self.device_info = dict(device_info or {"Name": "Intel RealSense D415", "Serial Number": "000000000000"})
         self.compression = compression
+        if color_encoding not in (*rf.COLOR_ENCODINGS, "mono8"):
+            raise ValueError(f"colour encoding {color_encoding!r}: write one of {[*rf.COLOR_ENCODINGS, 'mono8']}")
+        #: each stream's ROS encoding (colour frames are given as RGB and stored in it; mono8 keeps green only)
+        self.encodings = {"depth": rf.DEPTH_ENCODING, "color": color_encoding}
+        #: each stream's clock, written into every frame's metadata
+        self.timestamp_domains = {"depth": "Hardware Clock", "color": "Hardware Clock", **(timestamp_domains or {})}
         self._store = rf.typestore()
         self._t0: float | None = None
         self._conns: dict[str, object] = {}
@@ -135,7 +143,7 @@ class BagWriter:
         sensors = {"depth": (0, "Stereo Module", self.depth), "color": (1, "RGB Camera", self.color)}
         for kind, (sensor, name, spec) in sensors.items():
             prefix = rf.stream_prefix(sensor, kind)
-            encoding = rf.STREAMS[rf.KIND_TO_TOPIC_NAME[kind]][1]
+            encoding = self.encodings[kind]
             self._put(
                 f"{prefix}/info",
                 rf.STREAM_INFO_MSG,
@@ -212,7 +220,14 @@ class BagWriter:
         t_ns = _FIRST_FRAME_TIME + max(0, int(round((timestamp_ms - self._t0) * 1e6)))
         sensor = 0 if kind == "depth" else 1
         prefix = rf.stream_prefix(sensor, kind)
-        encoding = rf.STREAMS[rf.KIND_TO_TOPIC_NAME[kind]][1]
+        encoding = self.encodings[kind]
+        if encoding == "mono8":
+            arr, bpp = np.ascontiguousarray(arr[..., 1]), 1
+        elif kind == "color":
+            bpp, order = rf.COLOR_ENCODINGS[encoding]
+            stored = np.full((*arr.shape[:2], bpp), 255, np.uint8)
+            stored[..., list(order)] = arr
+            arr = stored
         header = self._header(frame_number, timestamp_ms, frame_id=str(_GROUP))
         image = self._store.serialize_ros1(
             self._msg(
@@ -231,7 +246,7 @@ class BagWriter:
         self._writer.write(self._conn(f"{prefix}/image/data", "sensor_msgs/msg/Image"), t_ns, bytes(image) + trailer)
         for key, value in (
             ("system_time", f"{timestamp_ms:.6f}"),
-            ("timestamp_domain", "Hardware Clock"),
+            ("timestamp_domain", self.timestamp_domains[kind]),
             ("Actual Fps", str(int(spec.fps * 1000))),
         ):
             self._put(
