@@ -3,13 +3,16 @@ conftest.py skips naming libusb-1.0-0 where it is missing)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import ModuleType
 
 import numpy as np
 import pytest
 
+from conftest import COLOR_INTR, DEPTH_INTR, DEPTH_TO_COLOR, synthetic_frames
 from neuroface.realsense import geometry
 from neuroface.realsense.camera import Distortion, Extrinsics, Intrinsics
+from neuroface.realsense.writer import BagWriter, StreamSpec
 
 COEFFS = {
     Distortion.NONE: (0.0, 0.0, 0.0, 0.0, 0.0),
@@ -142,23 +145,60 @@ def test_align_depth_to_color_matches_rs_align_exactly(rs, which, request):
     np.testing.assert_array_equal(ours, ref)
 
 
+IBC, BC = Distortion.INVERSE_BROWN_CONRADY, Distortion.BROWN_CONRADY
+
+
+@pytest.mark.parametrize(
+    ("depth_model", "color_model"),
+    [(IBC, Distortion.NONE), (BC, Distortion.NONE), (Distortion.NONE, BC), (IBC, IBC)],
+    ids=["depth-inverse-brown-conrady", "depth-brown-conrady", "colour-brown-conrady", "both-inverse"],
+)
+def test_align_matches_rs_align_with_distortion_coefficients_on_either_stream(rs, tmp_path, depth_model, color_model):
+    """Non-zero coefficients where the small bag has none (an SR300's depth stream is Inverse Brown-Conrady; L515-like
+    colour Brown-Conrady): librealsense's align deprojects and projects these its own way, not as rsutil's
+    rs2_deproject_pixel_to_point does. Before, an Inverse Brown-Conrady depth stream left most colour pixels off."""
+    depth_intr = replace(DEPTH_INTR, model=depth_model, coeffs=COEFFS[depth_model])
+    color_intr = replace(COLOR_INTR, model=color_model, coeffs=COEFFS[color_model])
+    path = tmp_path / "distorted.bag"
+    with BagWriter(path, StreamSpec(color_intr, 50), StreamSpec(depth_intr, 50), DEPTH_TO_COLOR, 0.001) as w:
+        for number, ts, rgb, depth in synthetic_frames(2):
+            w.write_depth(number, ts, depth)
+            w.write_color(number, ts, rgb)
+    ours, ref = _align_with_librealsense(rs, path)
+    assert ref.any()
+    np.testing.assert_array_equal(ours, ref)
+
+
+def _align_ray(x: np.float32, y: np.float32, intr: Intrinsics) -> tuple[np.float32, np.float32]:
+    """One depth pixel's ray at z = 1 as librealsense's align block computes it, written out for one pixel: the
+    pinhole for Brown-Conrady (its distortion ignored), one pass of the polynomial for Inverse Brown-Conrady."""
+    f32 = np.float32
+    u, v = (x - f32(intr.ppx)) / f32(intr.fx), (y - f32(intr.ppy)) / f32(intr.fy)
+    if Distortion(intr.model) != IBC:
+        return u, v
+    k1, k2, p1, p2, k3 = (f32(c) for c in intr.coeffs)
+    r2 = u * u + v * v
+    f = 1 + k1 * r2 + k2 * r2 * r2 + k3 * r2 * r2 * r2
+    return u * f + 2 * p1 * u * v + p2 * (r2 + 2 * u * u), v * f + 2 * p2 * u * v + p1 * (r2 + 2 * v * v)
+
+
 def _align_pixel_by_pixel(raw, depth_scale, depth_intr, extr, color_intr):
-    """rs.align's loop written out per depth pixel: each footprint corner through deproject,
-    transform and project one at a time, every covered colour pixel inside the image set to the
-    nearest value."""
+    """rs.align's loop written out per depth pixel: each footprint corner's ray (:func:`_align_ray`) scaled by the
+    depth, transformed and projected (Brown-Conrady and Inverse Brown-Conrady colour without distortion) one at a
+    time, every covered colour pixel inside the image set to the nearest value."""
+    assert Distortion(depth_intr.model) in (Distortion.NONE, BC, IBC)
+    if Distortion(color_intr.model) in (BC, IBC):
+        color_intr = replace(color_intr, model=Distortion.NONE)
     out = np.zeros((color_intr.height, color_intr.width), np.uint16)
     for y, x in zip(*np.nonzero(raw), strict=True):
         z = np.float32(raw[y, x]) * np.float32(depth_scale)
-        (x0, y0), (x1, y1) = (
-            np.trunc(
-                geometry.project(
-                    geometry.transform(geometry.deproject(np.array([x + o, y + o], np.float32), z, depth_intr), extr),
-                    color_intr,
-                )
-                + np.float32(0.5)
-            ).astype(int)
-            for o in (np.float32(-0.5), np.float32(0.5))
-        )
+        corners = []
+        for o in (np.float32(-0.5), np.float32(0.5)):
+            rx, ry = _align_ray(np.float32(x) + o, np.float32(y) + o, depth_intr)
+            point = np.array([z * rx, z * ry, z], np.float32)
+            pixel = geometry.project(geometry.transform(point, extr), color_intr)
+            corners.append(np.trunc(pixel + np.float32(0.5)).astype(int))
+        (x0, y0), (x1, y1) = corners
         for cy in range(max(y0, 0), min(y1, color_intr.height - 1) + 1):
             for cx in range(max(x0, 0), min(x1, color_intr.width - 1) + 1):
                 if out[cy, cx] == 0 or raw[y, x] < out[cy, cx]:
@@ -171,9 +211,8 @@ def test_align_depth_to_color_equals_a_pixel_by_pixel_alignment_with_wide_clippe
     """Footprints 3-5 colour pixels wide (a colour camera with ~3x the depth camera's focal length),
     many of them running over the image's edges, a distorted depth stream and holes: the vectorised
     alignment (cached rays, footprints clipped once) equals the per-pixel loop."""
-    ibc, bc = Distortion.INVERSE_BROWN_CONRADY, Distortion.BROWN_CONRADY
-    depth_intr = Intrinsics(24, 16, 11.7, 7.9, 20.0, 20.5, ibc, COEFFS[ibc])
-    color_intr = Intrinsics(64, 40, 30.2, 19.6, 61.0, 60.0, bc, COEFFS[bc])
+    depth_intr = Intrinsics(24, 16, 11.7, 7.9, 20.0, 20.5, IBC, COEFFS[IBC])
+    color_intr = Intrinsics(64, 40, 30.2, 19.6, 61.0, 60.0, BC, COEFFS[BC])
     extr = Extrinsics.from_quaternion(np.array([0.01, -0.02, 0.005, 1.0]), np.array([0.015, -0.002, 0.001]))
     rng = np.random.default_rng(5)
     raw = rng.integers(300, 900, (16, 24)).astype(np.uint16)

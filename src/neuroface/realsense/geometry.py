@@ -108,9 +108,9 @@ def deproject_aligned(
     translation ``t`` has a z component (about 4 mm on an SR300). Here the point is the one on the pixel's colour ray
     ``P = s r`` (``r`` the ray at z = 1) whose depth-camera z is the stored ``d``: with ``P = R P_d + t`` (``R``,
     ``t`` of ``depth_to_color``), ``z_d = c . (P - t)`` for ``c = R[:, 2]``, so ``s = (d + c . t) / (c . r)``.
-    NaN depth gives NaN points. Float64. For an Inverse Brown-Conrady colour stream librealsense's ``align`` (and
-    :func:`align_depth_to_color`) projects without the distortion, so with non-zero coefficients the aligned pixel is
-    not exactly on the ray :func:`deproject` inverts, here as in the plain deprojection."""
+    NaN depth gives NaN points. Float64. For a Brown-Conrady or Inverse Brown-Conrady colour stream librealsense's
+    ``align`` (and :func:`align_depth_to_color`) projects without the distortion, so with non-zero coefficients the
+    aligned pixel is not exactly on the ray :func:`deproject` inverts, here as in the plain deprojection."""
     rays = deproject(pixels, np.ones(np.shape(depth_mm), dtype=_F32), color_intr).astype(np.float64)
     axis = np.asarray(depth_to_color.rotation, dtype=np.float64)[:, 2]  # the depth camera's z axis, colour frame
     offset = float(axis @ (np.asarray(depth_to_color.translation, dtype=np.float64) * 1000.0))
@@ -147,9 +147,12 @@ def align_depth_to_color(
     Each valid depth pixel's footprint (corners at -0.5 and +0.5 px) is deprojected with the
     depth intrinsics, moved by the extrinsics and projected into the colour image; the covered
     colour pixels (clipped to the image) receive its raw value, the nearest winning where several
-    land on one pixel. As in librealsense's align (checked against pyrealsense2 2.59), the corners
-    are truncated after adding 0.5 px and an Inverse Brown-Conrady colour stream is projected
-    without its distortion (those coefficients describe the inverse mapping).
+    land on one pixel. As in librealsense's align (checked against pyrealsense2 2.59's x86 build,
+    whose align block has its own SIMD geometry), the corners are truncated after adding 0.5 px; a
+    Brown-Conrady or Inverse Brown-Conrady colour stream is projected without its distortion; a
+    Brown-Conrady depth stream is deprojected without its distortion, and an Inverse Brown-Conrady one
+    with one pass of the polynomial (:func:`_footprint_rays`), not :func:`deproject`'s ten iterations.
+    With zero coefficients (D400 depth, most colour streams) all of these are the plain pinhole.
     ``depth`` ``(Hd, Wd)`` uint16 raw units, ``depth_scale`` metres per unit; returns
     ``(Hc, Wc)`` uint16 raw units, 0 = no data. ``depth_roi`` (x0, y0, x1, y1, exclusive end)
     restricts the work to those depth pixels; colour pixels fed only from inside it come out as
@@ -161,7 +164,7 @@ def align_depth_to_color(
             f"depth must be uint16 of shape {(depth_intr.height, depth_intr.width)}, got {raw.dtype} {raw.shape}"
         )
     target = color_intr
-    if Distortion(color_intr.model) == Distortion.INVERSE_BROWN_CONRADY:
+    if Distortion(color_intr.model) in (Distortion.INVERSE_BROWN_CONRADY, Distortion.BROWN_CONRADY):
         target = replace(color_intr, model=Distortion.NONE)
     left, top, right, bottom = (0, 0, raw.shape[1], raw.shape[0]) if depth_roi is None else depth_roi
     window = raw[top:bottom, left:right]
@@ -193,12 +196,29 @@ def align_depth_to_color(
 
 @lru_cache(maxsize=8)
 def _footprint_rays(intr: Intrinsics, offset: float) -> np.ndarray:
-    """Every pixel's footprint corner ``(x + offset, y + offset)`` deprojected at depth 1: ``(2, H, W)``
-    float32 (x, y) of the ray, computed once per stream. :func:`deproject` scales its ray by the depth
-    last (``d * x``, ``d * y``), so ``z * ray`` is bit for bit its point at depth ``z``."""
+    """Every pixel's footprint corner ``(x + offset, y + offset)`` deprojected at depth 1 as librealsense's
+    align block deprojects it: ``(2, H, W)`` float32 (x, y) of the ray, computed once per stream. Brown-Conrady
+    depth streams without their distortion; Inverse Brown-Conrady ones with one pass of the polynomial
+    (``x (1 + k1 r^2 + k2 r^4 + k3 r^6) + 2 p1 x y + p2 (r^2 + 2 x^2)``, and y likewise, ``r`` of the undistorted
+    pinhole point), where ``rs2_deproject_pixel_to_point`` iterates; other models as :func:`deproject`. Rays are
+    scaled by the depth last (``d * x``, ``d * y``), so ``z * ray`` is bit for bit the point at depth ``z``."""
     ys, xs = np.mgrid[0 : intr.height, 0 : intr.width].astype(_F32)
-    pix = np.stack([xs + _F32(offset), ys + _F32(offset)], axis=-1)
-    ray = np.ascontiguousarray(np.moveaxis(deproject(pix, np.ones(ys.shape, _F32), intr)[..., :2], -1, 0))
+    model = Distortion(intr.model)
+    if model == Distortion.INVERSE_BROWN_CONRADY:
+        c = np.asarray(intr.coeffs, dtype=_F32)
+        x = (xs + _F32(offset) - _F32(intr.ppx)) / _F32(intr.fx)
+        y = (ys + _F32(offset) - _F32(intr.ppy)) / _F32(intr.fy)
+        r2 = x * x + y * y
+        f = 1 + c[0] * r2 + c[1] * r2 * r2 + c[4] * r2 * r2 * r2
+        ray = np.stack(
+            [x * f + 2 * c[2] * x * y + c[3] * (r2 + 2 * x * x), y * f + 2 * c[3] * x * y + c[2] * (r2 + 2 * y * y)]
+        )
+    else:
+        if model == Distortion.BROWN_CONRADY:
+            intr = replace(intr, model=Distortion.NONE)
+        pix = np.stack([xs + _F32(offset), ys + _F32(offset)], axis=-1)
+        ray = np.moveaxis(deproject(pix, np.ones(ys.shape, _F32), intr)[..., :2], -1, 0)
+    ray = np.ascontiguousarray(ray.astype(_F32))
     ray.flags.writeable = False
     return ray
 
@@ -221,7 +241,8 @@ def depth_roi_for(
     corners = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], dtype=np.float64)
     color_model = (
         replace(color_intr, model=Distortion.NONE)
-        if Distortion(color_intr.model) in (Distortion.MODIFIED_BROWN_CONRADY, Distortion.INVERSE_BROWN_CONRADY)
+        if Distortion(color_intr.model)
+        in (Distortion.MODIFIED_BROWN_CONRADY, Distortion.INVERSE_BROWN_CONRADY, Distortion.BROWN_CONRADY)
         else color_intr
     )
     pts = np.concatenate([deproject(corners, np.full(4, z), color_model) for z in z_range_m])
