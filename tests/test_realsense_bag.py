@@ -179,6 +179,17 @@ def test_a_ros2_recording_is_named_as_such(tmp_path):
         open_bag(path)
 
 
+def test_librealsense_playback_that_skips_a_frame_stops_instead_of_shifting_positions(rs, small_bag):
+    """Annotations and segmentation address colour frames by position; a playback that skipped one (librealsense's
+    pipeline skips a file's first frameset) would shift them all. The recorded count comes from the bag's index."""
+    reader = open_bag(small_bag, "pyrealsense2")
+    assert reader._recorded == {"color": 6, "depth": 6}
+    assert len(list(reader.frames("color"))) == 6
+    reader._recorded["color"] = 7  # as if the playback had skipped one of 7 recorded frames
+    with pytest.raises(InputError, match=r"small.bag.*gave 6 of the 7 recorded color frames.*backend: rosbags"):
+        list(reader.frames("color"))
+
+
 def test_timestamps_running_backwards_are_an_error(tmp_path):
     frames = synthetic_frames(3)
     frames[2] = (frames[2][0], frames[0][1] - 5.0, frames[2][2], frames[2][3])

@@ -340,6 +340,7 @@ class PyRealSenseReader:
         if "color" not in profiles or "depth" not in profiles:
             raise _bad(self.path, "needs one colour and one depth stream")
         check_encodings(self.path, profiles["color"].encoding, profiles["depth"].encoding)
+        self._recorded = _recorded_frames(self.path, profiles)
         e = self._profiles["depth"].get_extrinsics_to(self._profiles["color"])
         ext = Extrinsics.from_rs2(e.rotation, e.translation)
         self.recording = Recording(
@@ -376,15 +377,17 @@ class PyRealSenseReader:
 
         sensor.open(target)
         sensor.start(on_frame)
+        played = 0
         try:
             while True:
                 try:
                     frame = frames.get(timeout=0.05)
                 except queue.Empty:
                     if playback.current_status() == rs.playback_status.stopped and frames.empty():
-                        return
+                        break
                     continue
                 if frame is not None:
+                    played += 1
                     yield frame
         finally:
             done.set()
@@ -395,6 +398,33 @@ class PyRealSenseReader:
                 sensor.close()
             except RuntimeError:
                 pass
+        recorded = self._recorded.get(kind)
+        if recorded is not None and played != recorded:
+            raise InputError(
+                self.path,
+                f"librealsense's playback gave {played} of the {recorded} recorded {kind} frames (it can skip a "
+                "file's first frame), which would shift every frame position that annotations and segmentation "
+                "refer to; read this file with realsense.backend: rosbags",
+            )
+
+
+def _recorded_frames(path: Path, profiles: dict[str, StreamProfile]) -> dict[str, int]:
+    """How many images each stream's topic holds, from the bag's index (nothing decoded). A stream is left out where
+    rosbags cannot read the index or finds no such topic (librealsense may still play the file; it is then not
+    checked)."""
+    try:
+        with Reader(path) as bag:
+            counts = {
+                kind: sum(
+                    c.msgcount
+                    for c in bag.connections
+                    if c.topic == f"{rf.stream_prefix(p.sensor, kind, p.index)}/image/data"
+                )
+                for kind, p in profiles.items()
+            }
+    except Exception:  # noqa: BLE001 - a file only librealsense reads is still played, unchecked
+        return {}
+    return {kind: n for kind, n in counts.items() if n > 0}
 
 
 def open_bag(path: str | Path, backend: Backend = "rosbags") -> BagReader:
