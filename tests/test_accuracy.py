@@ -43,6 +43,8 @@ def test_smd_matches_the_paper_formula():
     a, b = rng.normal(7.4, 1.4, 40), rng.normal(4.7, 0.7, 30)
     pooled = np.sqrt(((40 - 1) * a.var(ddof=1) + (30 - 1) * b.var(ddof=1)) / (40 + 30 - 2))
     assert accuracy.smd(a, b) == pytest.approx(abs(a.mean() - b.mean()) / pooled)
+    # a group of one adds (1 - 1) s^2 = 0 to the pooled variance (not 0 * NaN): the SD is the other group's
+    assert accuracy.smd(a, [3.0]) == pytest.approx(abs(a.mean() - 3.0) / np.sqrt(39 * a.var(ddof=1) / 39))
 
 
 def test_table_iii_against_scipy():

@@ -56,6 +56,24 @@ def test_table_ii_matches_sklearn_and_pairs_on_common_participants():
     assert f"{fine.auc:.2f} [{fine.ci_low:.2f}, {fine.ci_high:.2f}]" in markdown
 
 
+def test_table_ii_leaves_a_test_out_where_a_class_has_one_participant_instead_of_failing():
+    """Sources drop repetitions apart: pre-trained and fine-tuned may share one PS participant, and a source may keep
+    one. DeLong's variance needs two per class; Table II stopped the run with a ValueError there."""
+    rows = [("pretrained", p, lab, pr) for p, lab, pr in [("a", 0, 0.2), ("b", 0, 0.4), ("c", 0, 0.3), ("d", 1, 0.7)]]
+    rows += [("pretrained", "e", 1, 0.6)]
+    rows += [("finetuned", p, lab, pr) for p, lab, pr in [("a", 0, 0.1), ("b", 0, 0.5), ("c", 0, 0.2), ("e", 1, 0.8)]]
+    rows += [("finetuned", "f", 1, 0.9), ("truth", "a", 0, 0.3), ("truth", "e", 1, 0.7), ("truth", "g", 1, 0.6)]
+    probs = pd.DataFrame(rows, columns=["source", "participant_id", "label", "probability"]).assign(
+        comparison="HC_vs_PS", task="BBP", group=lambda t: np.where(t["label"] == 1, "PS", "HC")
+    )
+    table = table_ii(probs).set_index("source")
+    fine, truth = table.loc["finetuned"], table.loc["truth"]
+    assert fine.n_paired == 4 and np.isnan(fine.p_paired)  # one PS participant in common (e)
+    assert fine.auc == pytest.approx(1.0) and fine.ci_high <= 1.0  # its own AUC and CI: 3 HC, 2 PS
+    assert truth.auc == pytest.approx(roc_auc_score([0, 1, 1], [0.3, 0.7, 0.6]))
+    assert np.isnan(truth.ci_low) and np.isnan(truth.ci_high)  # one HC participant: no DeLong interval
+
+
 def test_roc_points_match_sklearn_and_the_figure_draws_every_source():
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 2, 40)

@@ -229,6 +229,9 @@ def test_ladder_figure_keeps_its_legend_off_the_bars_and_labels_the_true_rungs()
         columns=["rung", "recording_id", "group", "space", "bias", "jitter"],
     )
     summary = error_summary(errors)
+    assert (summary["n_recordings"] == 3).all()
+    no_frame = errors.iloc[[0]].assign(recording_id="lost", bias=np.nan, jitter=np.nan)  # no finite frame
+    assert error_summary(pd.concat([errors, no_frame])).equals(summary)  # neither in the medians nor counted
     fig = ladder_figure(aucs, summary)
     ax2 = fig.axes[1]
     fig.canvas.draw()

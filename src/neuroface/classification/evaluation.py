@@ -56,13 +56,15 @@ def run_summary(probabilities: pd.DataFrame, level: float = 0.95) -> pd.DataFram
         }
         if row["n_control"] and row["n_disease"]:
             row["auc"] = roc.auc(labels, table["probability"])
+        if min(row["n_control"], row["n_disease"]) >= 2:  # DeLong's variance needs two cases per class
             row["ci_low"], row["ci_high"] = roc.auc_ci(labels, table["probability"], level)
         other = by_source.get(row["paired_with"])
         if other is not None:
             common = table.index.intersection(other.index)
             paired = table.loc[common, "label"].to_numpy(int)
             row["n_paired"] = len(common)
-            if 0 < paired.sum() < len(paired):
+            # sources drop repetitions apart, so the participants both have may hold one case of a class
+            if min(paired.sum(), len(paired) - paired.sum()) >= 2:
                 _, row["p_paired"] = roc.delong_test(
                     paired, table.loc[common, "probability"], other.loc[common, "probability"]
                 )

@@ -77,10 +77,11 @@ def present_rungs(table: pd.DataFrame) -> list[str]:
 def _auc_row(labels: np.ndarray, scores: np.ndarray, level: float) -> dict[str, float]:
     labels = np.asarray(labels, int)
     row = {"n_control": int((labels == 0).sum()), "n_disease": int((labels == 1).sum())}
-    if row["n_control"] and row["n_disease"]:
-        lo, hi = roc.auc_ci(labels, scores, level)
-        return {**row, "auc": roc.auc(labels, scores), "ci_low": lo, "ci_high": hi}
-    return {**row, "auc": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+    if not (row["n_control"] and row["n_disease"]):
+        return {**row, "auc": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+    # DeLong's variance needs two cases per class
+    lo, hi = roc.auc_ci(labels, scores, level) if min(row.values()) >= 2 else (np.nan, np.nan)
+    return {**row, "auc": roc.auc(labels, scores), "ci_low": lo, "ci_high": hi}
 
 
 def rung_aucs(probabilities: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
@@ -123,15 +124,12 @@ def feature_correlations(
 
 
 def error_summary(errors: pd.DataFrame) -> pd.DataFrame:
-    """Median over recordings of the per-recording bias and jitter, per rung, group and space.
+    """Median over recordings of the per-recording bias and jitter, per rung, group and space, and how many
+    recordings they are over (a recording without one finite frame has NaN error and is not counted).
 
     ``errors``: rows (rung, recording_id, group, space ('2d px' or '3d mm'), bias, jitter)."""
-    return (
-        errors.groupby(["rung", "space", "group"], sort=True)[["bias", "jitter"]]
-        .median()
-        .reset_index()
-        .assign(n_recordings=errors.groupby(["rung", "space", "group"], sort=True).size().to_numpy())
-    )
+    groups = errors.groupby(["rung", "space", "group"], sort=True)
+    return groups[["bias", "jitter"]].median().reset_index().assign(n_recordings=groups["bias"].count().to_numpy())
 
 
 def identity_aucs(

@@ -62,8 +62,9 @@ def smd(a: np.ndarray, b: np.ndarray) -> float:
     """Standardised mean difference |mu1 - mu2| / pooled SD (paper's formula)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     n1, n2 = len(a), len(b)
-    pooled = np.sqrt(((n1 - 1) * a.var(ddof=1) + (n2 - 1) * b.var(ddof=1)) / (n1 + n2 - 2))
-    return float(abs(a.mean() - b.mean()) / pooled)
+    # (n - 1) s^2 as the sum of squared deviations: 0 for a group of one, where s^2 itself is undefined
+    squares = ((a - a.mean()) ** 2).sum() + ((b - b.mean()) ** 2).sum()
+    return float(abs(a.mean() - b.mean()) / np.sqrt(squares / (n1 + n2 - 2)))
 
 
 def table_iii(
@@ -253,7 +254,7 @@ def participant_markdown(tables: dict[str, pd.DataFrame], models: tuple[str, ...
         ]
         lines.append("")
     lines += [
-        "| model | comparison | participants | patients - controls | Welch t | p | SMD |",
+        "| model | comparison | participants | patients - controls | Welch t (controls vs patients) | p | SMD |",
         "|---|---|---|---|---|---|---|",
     ]
     lines += [
