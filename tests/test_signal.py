@@ -18,6 +18,20 @@ def test_window_in_seconds_becomes_an_odd_frame_count(fps, frames):
     assert window_frames(1.0, 5.0) == 5  # the old demo: 5 frames at 5 fps were a whole second
 
 
+@pytest.mark.parametrize("fps", [20.0, 40.0, 60.0])
+def test_a_frame_rate_at_a_window_tie_gives_one_window_whatever_the_timestamp_jitter(fps):
+    """0.1 s at 20 fps is 2 frames, a tie between 1 and 3: the measured rate of a recording whose timestamps jitter
+    (the demo's N(0, 0.05 ms), a camera's clock) lands a hair above or below it, and the window once flipped with it
+    (about half the demo's BBP recordings were not filtered at all)."""
+    rng = np.random.default_rng(0)
+    windows = set()
+    for _ in range(50):
+        t_ms = np.arange(300) * 1000.0 / fps + rng.normal(0.0, 0.05, 300)
+        table = track_table(np.arange(300), t_ms, np.zeros((300, 68, 2)))
+        windows.add(window_frames(0.1, frame_rate(table)))
+    assert windows == {window_frames(0.1, fps)} == {2 * round(fps / 20) + 1}
+
+
 @pytest.mark.parametrize("fps", [5.0, 15.0, 30.0, 50.0])
 def test_median_filter_window_follows_the_recording_frame_rate(fps):
     """A one-frame spike survives only where 0.1 s is less than 3 frames; the filter's support

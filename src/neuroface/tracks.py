@@ -34,12 +34,16 @@ RECORDING = "recording_id"
 def window_frames(window_s: float, fps: float) -> int:
     """The odd number of frames nearest to ``window_s`` seconds at ``fps`` (ties upward), at least 1.
 
-    ``2 * floor(window_s * fps / 2) + 1``: the study's 5 frames at ~50 fps for 0.1 s, 3 at 30 fps,
-    1 (no filtering) below 20 fps, where one frame already spans more than half the window.
+    ``2 * floor(window_s * fps / 2) + 1``: the study's 5 frames at ~50 fps for 0.1 s, 3 at 20-30 fps,
+    1 (no filtering) below 20 fps, where one frame already spans more than half the window. A tie
+    (0.1 s at 20, 40 or 60 fps) is one whatever the timestamps' jitter: ``fps`` is measured
+    (:func:`frame_rate`), and 20 fps comes out as 19.9993 or 20.0007 from one recording to the next,
+    so a rate up to 0.5 % below a tie counts as the tie (the floor of ``1.005 * window_s * fps / 2``);
+    without it about half the 20-fps recordings were filtered over 3 frames and the others not at all.
     """
     if window_s < 0 or fps <= 0:
         raise ValueError(f"window must be >= 0 s and fps > 0, got {window_s} s at {fps} fps")
-    return 2 * int(np.floor(window_s * fps / 2.0 + 1e-9)) + 1
+    return 2 * int(np.floor(1.005 * window_s * fps / 2.0)) + 1
 
 
 def frame_rate(track: pd.DataFrame) -> float:
@@ -61,8 +65,9 @@ def median_smooth(track: pd.DataFrame, window_s: float = 0.1) -> pd.DataFrame:
     count from the track's own frame rate (:func:`window_frames`, :func:`frame_rate`), so a
     recording at 5 fps is not filtered over a whole second. Lost frames stay NaN and split the
     track: the filter runs on each run of consecutive tracked frames (a dropped frame, a gap in
-    frame numbers, does not split it), with the window clipped at the run's ends (nearest-value
-    padding).
+    frame numbers, does not split it), with the run's end values repeated to fill the window
+    (nearest-value padding: a movement running into a run's end keeps its course, and a run's first
+    and last values pass unfiltered).
     """
     from scipy.ndimage import median_filter  # here: most jobs read tracks without filtering (0.4 s of imports)
 
