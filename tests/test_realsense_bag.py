@@ -168,6 +168,8 @@ def test_streams_timed_on_different_clocks_are_an_error_not_unpaired_frames(tmp_
     path = write_bag(tmp_path / "clocks.bag", synthetic_frames(3), timestamp_domains={"color": "System Time"})
     with pytest.raises(InputError, match="clocks.bag.*'System Time' clock and depth frames on the 'Hardware Clock'"):
         list(framesets(open_bag(path)))
+    unnamed = write_bag(tmp_path / "unnamed.bag", synthetic_frames(3), timestamp_domains={"color": ""})
+    assert all(d is not None for _, _, d in framesets(open_bag(unnamed)))  # a clock not named is not a mismatch
 
 
 def test_a_ros2_recording_is_named_as_such(tmp_path):

@@ -453,18 +453,23 @@ def framesets(reader: BagReader, tolerance_ms: float | None = None) -> Iterator[
     prev: Frame | None = None
     nxt = next(depth_iter, None)
     for position, color in enumerate(_monotonic(reader.frames("color"), rec.path, "color"), start=1):
-        if position == 1 and nxt is not None and color.timestamp_domain != nxt.timestamp_domain:
-            raise InputError(
-                rec.path,
-                f"colour frames are timed on the {color.timestamp_domain or 'unnamed'!r} clock and depth frames on "
-                f"the {nxt.timestamp_domain or 'unnamed'!r} clock, so they cannot be paired in time (record with "
-                "frame metadata enabled for both sensors, or with global time on)",
-            )
+        if position == 1 and nxt is not None:
+            _same_clock(rec.path, color.timestamp_domain, nxt.timestamp_domain)
         while nxt is not None and nxt.timestamp_ms <= color.timestamp_ms:
             prev, nxt = nxt, next(depth_iter, None)
         candidates = [f for f in (prev, nxt) if f is not None and abs(f.timestamp_ms - color.timestamp_ms) <= tol]
         best = min(candidates, key=lambda f: abs(f.timestamp_ms - color.timestamp_ms), default=None)
         yield position, color, best
+
+
+def _same_clock(path: Path, color: str, depth: str) -> None:
+    """Stop where the two streams name different clocks (a bag without frame metadata names none)."""
+    if color and depth and color != depth:
+        raise InputError(
+            path,
+            f"colour frames are timed on the {color!r} clock and depth frames on the {depth!r} clock, so they "
+            "cannot be paired in time (record with frame metadata enabled for both sensors, or with global time on)",
+        )
 
 
 def _monotonic(frames: Iterator[Frame], path: Path, kind: str) -> Iterator[Frame]:
