@@ -198,8 +198,16 @@ PARTICIPANT_IDS = sorted(RECORDINGS["participant_id"].unique())
 # the study's two models (Table III, Fig. 2, QC, outliers)
 MODELS = ("pretrained", "finetuned")
 
-#: Settings under fan that every FAN training job reads (neuroface.fan.train.training_config).
-FAN_TRAINING_SHARED = ("seed", "threads", "device", "workers", "mixed_precision")
+#: Settings under fan that every FAN training job reads: neuroface.fan.train.training_config's, and cpu_isa, which
+#: the job's kernels follow (workflow/scripts/_bootstrap.py).
+FAN_TRAINING_SHARED = (
+    "seed",
+    "threads",
+    "device",
+    "workers",
+    "mixed_precision",
+    "cpu_isa",
+)
 
 
 def fan_training_params(stage):

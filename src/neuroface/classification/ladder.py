@@ -80,7 +80,7 @@ def _auc_row(labels: np.ndarray, scores: np.ndarray, level: float) -> dict[str, 
     if not (row["n_control"] and row["n_disease"]):
         return {**row, "auc": np.nan, "ci_low": np.nan, "ci_high": np.nan}
     # DeLong's variance needs two cases per class
-    lo, hi = roc.auc_ci(labels, scores, level) if min(row.values()) >= 2 else (np.nan, np.nan)
+    lo, hi = roc.auc_ci(labels, scores, level) if min(row["n_control"], row["n_disease"]) >= 2 else (np.nan, np.nan)
     return {**row, "auc": roc.auc(labels, scores), "ci_low": lo, "ci_high": hi}
 
 
