@@ -41,23 +41,20 @@ def run_summary(probabilities: pd.DataFrame, level: float = 0.95) -> pd.DataFram
     for source, table in by_source.items():
         labels = table["label"].to_numpy(int)
         groups = table.groupby("label")["group"].first()
+        value, low, high = roc.auc_with_ci(labels, table["probability"], level)
         row = {
             "source": source,
             "control": groups.get(0, ""),
             "disease": groups.get(1, ""),
             "n_control": int((labels == 0).sum()),
             "n_disease": int((labels == 1).sum()),
-            "auc": np.nan,
-            "ci_low": np.nan,
-            "ci_high": np.nan,
+            "auc": value,
+            "ci_low": low,
+            "ci_high": high,
             "paired_with": PAIRED_WITH.get(source, ""),
             "n_paired": 0,
             "p_paired": np.nan,
         }
-        if row["n_control"] and row["n_disease"]:
-            row["auc"] = roc.auc(labels, table["probability"])
-        if min(row["n_control"], row["n_disease"]) >= 2:  # DeLong's variance needs two cases per class
-            row["ci_low"], row["ci_high"] = roc.auc_ci(labels, table["probability"], level)
         other = by_source.get(row["paired_with"])
         if other is not None:
             common = table.index.intersection(other.index)

@@ -77,11 +77,8 @@ def present_rungs(table: pd.DataFrame) -> list[str]:
 def _auc_row(labels: np.ndarray, scores: np.ndarray, level: float) -> dict[str, float]:
     labels = np.asarray(labels, int)
     row = {"n_control": int((labels == 0).sum()), "n_disease": int((labels == 1).sum())}
-    if not (row["n_control"] and row["n_disease"]):
-        return {**row, "auc": np.nan, "ci_low": np.nan, "ci_high": np.nan}
-    # DeLong's variance needs two cases per class
-    lo, hi = roc.auc_ci(labels, scores, level) if min(row["n_control"], row["n_disease"]) >= 2 else (np.nan, np.nan)
-    return {**row, "auc": roc.auc(labels, scores), "ci_low": lo, "ci_high": hi}
+    value, low, high = roc.auc_with_ci(labels, scores, level)
+    return {**row, "auc": value, "ci_low": low, "ci_high": high}
 
 
 def rung_aucs(probabilities: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

@@ -22,7 +22,7 @@ import math
 import numpy as np
 from scipy import stats
 
-__all__ = ["auc", "auc_ci", "delong", "delong_test"]
+__all__ = ["auc", "auc_ci", "auc_with_ci", "delong", "delong_test"]
 
 
 def binary_labels(labels: object, name: str = "labels") -> np.ndarray:
@@ -125,6 +125,17 @@ def auc_ci(labels, scores, level: float = 0.95) -> tuple[float, float]:
         return value, value
     half = stats.norm.ppf(0.5 + level / 2.0) * math.sqrt(var)
     return float(max(0.0, value - half)), float(min(1.0, value + half))
+
+
+def auc_with_ci(labels, scores, level: float = 0.95) -> tuple[float, float, float]:
+    """``(auc, low, high)`` for a table that may lack cases: the AUC is NaN without both classes, the
+    DeLong interval (:func:`auc_ci`) NaN with fewer than 2 cases of a class (its variance needs them)."""
+    is_pos = binary_labels(labels)
+    m, n = int(is_pos.sum()), int(is_pos.size - is_pos.sum())
+    if not (m and n):
+        return math.nan, math.nan, math.nan
+    low, high = auc_ci(labels, scores, level) if min(m, n) >= 2 else (math.nan, math.nan)
+    return auc(labels, scores), low, high
 
 
 def delong_test(labels, scores_a, scores_b) -> tuple[float, float]:
