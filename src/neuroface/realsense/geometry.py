@@ -36,9 +36,7 @@ def _project_xyz(px: np.ndarray, py: np.ndarray, pz: np.ndarray, intr: Intrinsic
         y = y * f
         x, y = (x + 2 * c[2] * x * y + c[3] * (r2 + 2 * x * x), y + 2 * c[3] * x * y + c[2] * (r2 + 2 * y * y))
     elif model == Distortion.BROWN_CONRADY:
-        r2 = x * x + y * y
-        f = 1 + c[0] * r2 + c[1] * r2 * r2 + c[4] * r2 * r2 * r2
-        x, y = (x * f + 2 * c[2] * x * y + c[3] * (r2 + 2 * x * x), y * f + 2 * c[3] * x * y + c[2] * (r2 + 2 * y * y))
+        x, y = _brown_conrady(x, y, c)
     elif model == Distortion.FTHETA:
         r = np.maximum(np.sqrt(x * x + y * y), _EPS)
         rd = (1.0 / c[0] * np.arctan(2 * r * np.tan(c[0] / _F32(2)))).astype(_F32)
@@ -50,6 +48,15 @@ def _project_xyz(px: np.ndarray, py: np.ndarray, pz: np.ndarray, intr: Intrinsic
         rd = theta * (1 + t2 * (c[0] + t2 * (c[1] + t2 * (c[2] + t2 * c[3]))))
         x, y = x * rd / r, y * rd / r
     return x * _F32(intr.fx) + _F32(intr.ppx), y * _F32(intr.fy) + _F32(intr.ppy)
+
+
+def _brown_conrady(x: np.ndarray, y: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Brown-Conrady polynomial on normalised float32 coordinates: radial ``1 + k1 r^2 + k2 r^4 + k3 r^6``
+    and tangential terms of the same ``x``, ``y`` (``c`` = k1, k2, p1, p2, k3), in librealsense's order of
+    operations."""
+    r2 = x * x + y * y
+    f = 1 + c[0] * r2 + c[1] * r2 * r2 + c[4] * r2 * r2 * r2
+    return x * f + 2 * c[2] * x * y + c[3] * (r2 + 2 * x * x), y * f + 2 * c[3] * x * y + c[2] * (r2 + 2 * y * y)
 
 
 def deproject(pixels: np.ndarray, depth: np.ndarray, intr: Intrinsics) -> np.ndarray:
@@ -199,20 +206,15 @@ def _footprint_rays(intr: Intrinsics, offset: float) -> np.ndarray:
     """Every pixel's footprint corner ``(x + offset, y + offset)`` deprojected at depth 1 as librealsense's
     align block deprojects it: ``(2, H, W)`` float32 (x, y) of the ray, computed once per stream. Brown-Conrady
     depth streams without their distortion; Inverse Brown-Conrady ones with one pass of the polynomial
-    (``x (1 + k1 r^2 + k2 r^4 + k3 r^6) + 2 p1 x y + p2 (r^2 + 2 x^2)``, and y likewise, ``r`` of the undistorted
-    pinhole point), where ``rs2_deproject_pixel_to_point`` iterates; other models as :func:`deproject`. Rays are
-    scaled by the depth last (``d * x``, ``d * y``), so ``z * ray`` is bit for bit the point at depth ``z``."""
+    (:func:`_brown_conrady` on the pinhole point), where ``rs2_deproject_pixel_to_point`` iterates; other models
+    as :func:`deproject`. Rays are scaled by the depth last (``d * x``, ``d * y``), so ``z * ray`` is bit for bit
+    the point at depth ``z``."""
     ys, xs = np.mgrid[0 : intr.height, 0 : intr.width].astype(_F32)
     model = Distortion(intr.model)
-    if model == Distortion.INVERSE_BROWN_CONRADY:
-        c = np.asarray(intr.coeffs, dtype=_F32)
+    if model == Distortion.INVERSE_BROWN_CONRADY:  # the polynomial applied once to the pinhole point
         x = (xs + _F32(offset) - _F32(intr.ppx)) / _F32(intr.fx)
         y = (ys + _F32(offset) - _F32(intr.ppy)) / _F32(intr.fy)
-        r2 = x * x + y * y
-        f = 1 + c[0] * r2 + c[1] * r2 * r2 + c[4] * r2 * r2 * r2
-        ray = np.stack(
-            [x * f + 2 * c[2] * x * y + c[3] * (r2 + 2 * x * x), y * f + 2 * c[3] * x * y + c[2] * (r2 + 2 * y * y)]
-        )
+        ray = np.stack(_brown_conrady(x, y, np.asarray(intr.coeffs, dtype=_F32)))
     else:
         if model == Distortion.BROWN_CONRADY:
             intr = replace(intr, model=Distortion.NONE)
