@@ -119,10 +119,17 @@ def synthetic_frames(n: int, seed: int = 0) -> list[tuple[int, float, np.ndarray
     return out
 
 
-def write_bag(path: Path, frames, drop_depth: tuple[int, ...] = (), **writer) -> Path:
-    """``frames`` into a bag at ``path`` (depth left out for the frame numbers in ``drop_depth``); ``writer``:
-    further :class:`BagWriter` arguments (``color_encoding``, ``timestamp_domains``)."""
-    with BagWriter(path, StreamSpec(COLOR_INTR, 50), StreamSpec(DEPTH_INTR, 50), DEPTH_TO_COLOR, 0.001, **writer) as w:
+def write_bag(
+    path: Path,
+    frames,
+    drop_depth: tuple[int, ...] = (),
+    color_intr: Intrinsics = COLOR_INTR,
+    depth_intr: Intrinsics = DEPTH_INTR,
+    **writer,
+) -> Path:
+    """``frames`` into a bag at ``path`` (depth left out for the frame numbers in ``drop_depth``) with the streams'
+    intrinsics; ``writer``: further :class:`BagWriter` arguments (``color_encoding``, ``timestamp_domains``)."""
+    with BagWriter(path, StreamSpec(color_intr, 50), StreamSpec(depth_intr, 50), DEPTH_TO_COLOR, 0.001, **writer) as w:
         for number, ts, rgb, depth in frames:
             if number not in drop_depth:
                 w.write_depth(number, ts, depth)

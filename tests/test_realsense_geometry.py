@@ -9,10 +9,9 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from conftest import COLOR_INTR, DEPTH_INTR, DEPTH_TO_COLOR, synthetic_frames
+from conftest import COLOR_INTR, DEPTH_INTR, synthetic_frames, write_bag
 from neuroface.realsense import geometry
 from neuroface.realsense.camera import Distortion, Extrinsics, Intrinsics
-from neuroface.realsense.writer import BagWriter, StreamSpec
 
 COEFFS = {
     Distortion.NONE: (0.0, 0.0, 0.0, 0.0, 0.0),
@@ -159,11 +158,7 @@ def test_align_matches_rs_align_with_distortion_coefficients_on_either_stream(rs
     rs2_deproject_pixel_to_point does. Before, an Inverse Brown-Conrady depth stream left most colour pixels off."""
     depth_intr = replace(DEPTH_INTR, model=depth_model, coeffs=COEFFS[depth_model])
     color_intr = replace(COLOR_INTR, model=color_model, coeffs=COEFFS[color_model])
-    path = tmp_path / "distorted.bag"
-    with BagWriter(path, StreamSpec(color_intr, 50), StreamSpec(depth_intr, 50), DEPTH_TO_COLOR, 0.001) as w:
-        for number, ts, rgb, depth in synthetic_frames(2):
-            w.write_depth(number, ts, depth)
-            w.write_color(number, ts, rgb)
+    path = write_bag(tmp_path / "distorted.bag", synthetic_frames(2), color_intr=color_intr, depth_intr=depth_intr)
     ours, ref = _align_with_librealsense(rs, path)
     assert ref.any()
     np.testing.assert_array_equal(ours, ref)
